@@ -1,0 +1,23 @@
+// Entry point of the `prefrec` command: each command lives in its own module and registers itself here.
+import { Command } from "@commander-js/extra-typings";
+import { registerDoctor } from "./doctor.js";
+import { CliError } from "./errors.js";
+
+const program = new Command()
+  .name("prefrec")
+  .description(
+    "Train, evaluate and serve LM-based sequential recommenders with preference optimization",
+  )
+  .version("0.1.0");
+
+registerDoctor(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CliError) {
+    process.stderr.write(`prefrec: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
+  throw error;
+}
