@@ -1,0 +1,9 @@
+// The engine: typed tensor programs traced into a Graph, differentiated by `grad`, lowered to
+// ONNX and run by ONNX Runtime.
+export { grad } from "./autodiff.js";
+export * from "./dim.js";
+export * from "./dtype.js";
+export { type Attrs, Graph, GraphError, type Node, Value } from "./graph.js";
+export { OPSET, type Outputs, saveOnnx, serialize, toModelProto } from "./onnx.js";
+export * from "./ops/index.js";
+export * from "./runtime.js";

@@ -1,0 +1,197 @@
+// Runs graphs with ONNX Runtime: compiles each distinct graph once, checks feeds, returns arrays.
+
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import * as ort from "onnxruntime-node";
+import { type Dim, evalDim, formatShape, isStatic } from "./dim.js";
+import { type DType, dtypeOfArray, type TensorData } from "./dtype.js";
+import { type Graph, GraphError } from "./graph.js";
+import { type Outputs, serialize } from "./onnx.js";
+
+export type Provider = "cpu" | "cuda";
+
+export interface RuntimeOptions {
+  /** Execution provider; `cuda` needs onnxruntime-node installed with its CUDA libraries. */
+  provider?: Provider;
+  /** Intra-op threads (default: the machine's available parallelism). */
+  threads?: number;
+  /** ONNX Runtime graph optimizations (default `all`). */
+  optimization?: "disabled" | "basic" | "extended" | "all";
+}
+
+/** A tensor returned by a run, or passed as a feed. */
+export interface Tensor {
+  data: TensorData;
+  shape: readonly number[];
+}
+
+/** A feed: a tensor, or a bare typed array for inputs whose shape is fully static. */
+export type Feed = Tensor | TensorData;
+
+export interface InputSpec {
+  name: string;
+  dtype: DType;
+  shape: readonly Dim[];
+}
+
+const ORT_TYPE: Record<DType, "float32" | "float64" | "int64" | "bool"> = {
+  float32: "float32",
+  float64: "float64",
+  int64: "int64",
+  bool: "bool",
+};
+
+/** An ONNX Runtime environment with a cache of compiled graphs. */
+export class Runtime {
+  readonly provider: Provider;
+  readonly threads: number;
+  readonly optimization: NonNullable<RuntimeOptions["optimization"]>;
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+  constructor(options: RuntimeOptions = {}) {
+    this.provider = options.provider ?? "cpu";
+    this.threads = options.threads ?? availableParallelism();
+    this.optimization = options.optimization ?? "all";
+  }
+
+  /** Compiles the graph computing `outputs`; the same graph structure reuses one session. */
+  async compile(graph: Graph, outputs: Outputs): Promise<CompiledGraph> {
+    const bytes = serialize(graph, outputs);
+    const key = createHash("sha256").update(bytes).digest("hex");
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = ort.InferenceSession.create(bytes, {
+        executionProviders: this.provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
+        intraOpNumThreads: this.threads,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: this.optimization,
+      });
+      session.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, session);
+    }
+    const compiled = await session;
+    const used = new Set(compiled.inputNames);
+    const inputs = graph.inputs
+      .filter((i) => used.has(i.name))
+      .map((i) => ({ name: i.name, dtype: i.value.dtype, shape: i.value.shape }));
+    return new CompiledGraph(compiled, inputs, Object.keys(outputs), graph);
+  }
+
+  /** Number of distinct compiled graphs held. */
+  get cachedGraphs(): number {
+    return this.sessions.size;
+  }
+
+  /** Releases every compiled graph. */
+  async dispose(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of sessions) await (await s).release();
+  }
+}
+
+/** A graph compiled by ONNX Runtime, ready to run with feeds. */
+export class CompiledGraph {
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: readonly InputSpec[],
+    readonly outputNames: readonly string[],
+    private readonly graph: Graph,
+  ) {}
+
+  /** Runs the graph; feeds for inputs this graph does not use are ignored. */
+  async run(feeds: Record<string, Feed>): Promise<Record<string, Tensor>> {
+    const ortFeeds = this.checkFeeds(feeds);
+    const results = await this.session.run(ortFeeds, [...this.outputNames]);
+    const out: Record<string, Tensor> = {};
+    for (const name of this.outputNames) {
+      const t = results[name];
+      out[name] = { data: t.data as TensorData, shape: t.dims.map(Number) };
+    }
+    return out;
+  }
+
+  private checkFeeds(feeds: Record<string, Feed>): Record<string, ort.Tensor> {
+    const known = new Set(this.graph.inputs.map((i) => i.name));
+    for (const name of Object.keys(feeds)) {
+      if (!known.has(name)) {
+        throw new GraphError(
+          `feed "${name}" is not an input of the graph (inputs: ${[...known].join(", ") || "none"})`,
+        );
+      }
+    }
+    const bindings = new Map<string, number>();
+    const out: Record<string, ort.Tensor> = {};
+    for (const spec of this.inputs) {
+      const feed = feeds[spec.name];
+      const expected = `${spec.dtype} ${formatShape(spec.shape)}`;
+      if (feed === undefined) throw new GraphError(`missing feed "${spec.name}" (${expected})`);
+      const data = ArrayBuffer.isView(feed) ? (feed as TensorData) : (feed as Tensor).data;
+      const dtype = dtypeOfArray(data);
+      if (dtype !== spec.dtype) {
+        throw new GraphError(
+          `feed "${spec.name}": expected ${expected}, got ${dtype ?? "an unsupported array"}`,
+        );
+      }
+      let shape: readonly number[];
+      if (ArrayBuffer.isView(feed)) {
+        if (!spec.shape.every(isStatic)) {
+          throw new GraphError(
+            `feed "${spec.name}": the input has symbolic dims ${formatShape(spec.shape)}; pass { data, shape }`,
+          );
+        }
+        shape = spec.shape as number[];
+      } else {
+        shape = (feed as Tensor).shape;
+      }
+      if (shape.length !== spec.shape.length) {
+        throw new GraphError(
+          `feed "${spec.name}": shape ${formatShape(shape)} does not match ${expected}`,
+        );
+      }
+      spec.shape.forEach((d, i) => {
+        if (typeof d === "string" && !bindings.has(d)) bindings.set(d, shape[i]);
+        const want = evalDim(d, bindings);
+        if (want !== shape[i]) {
+          const why = typeof d === "string" ? ` ("${d}" is ${want} from an earlier feed)` : "";
+          throw new GraphError(
+            `feed "${spec.name}": shape ${formatShape(shape)} does not match ${expected}${why}`,
+          );
+        }
+      });
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== size) {
+        throw new GraphError(
+          `feed "${spec.name}": ${data.length} values for shape ${formatShape(shape)} (${size} expected)`,
+        );
+      }
+      out[spec.name] = new ort.Tensor(ORT_TYPE[spec.dtype], data as never, [...shape]);
+    }
+    return out;
+  }
+}
+
+/** The execution providers this onnxruntime-node build can actually start. */
+export async function usableProviders(): Promise<Provider[]> {
+  const usable: Provider[] = ["cpu"];
+  const cuda = ort.listSupportedBackends().find((b) => b.name === "cuda");
+  if (!cuda) return usable;
+  try {
+    const { Graph } = await import("./graph.js");
+    const g = new Graph("probe");
+    const x = g.input("x", "float32", [1]);
+    const bytes = serialize(g, { y: x });
+    const s = await ort.InferenceSession.create(bytes, { executionProviders: ["cuda"] });
+    await s.release();
+    usable.push("cuda");
+  } catch {
+    // CUDA libraries not installed (the default: .npmrc skips their download).
+  }
+  return usable;
+}
+
+/** onnxruntime-node's version. */
+export function ortVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common ?? "unknown";
+}
