@@ -1,0 +1,25 @@
+// Composite layers built from primitive ops (their gradients come from the primitives' VJPs).
+
+import type { Value } from "./graph.js";
+import { add, mul, reciprocal, sqrt, sub } from "./ops/elementwise.js";
+import { matmul } from "./ops/nn.js";
+import { reduceMean } from "./ops/reduce.js";
+
+/** x·W (+ b) with W stored [in, out]. */
+export function linear(x: Value, weight: Value, bias?: Value): Value {
+  const y = matmul(x, weight);
+  return bias ? add(y, bias) : y;
+}
+
+/** LayerNorm over the last axis: (x − μ)/√(σ² + eps)·γ + β. */
+export function layerNorm(x: Value, gain: Value, bias: Value, eps = 1e-5): Value {
+  const centered = sub(x, reduceMean(x, [-1], true));
+  const variance = reduceMean(mul(centered, centered), [-1], true);
+  return add(mul(mul(centered, reciprocal(sqrt(add(variance, eps)))), gain), bias);
+}
+
+/** RMSNorm over the last axis: x/√(mean(x²) + eps)·γ (LLaMA). */
+export function rmsNorm(x: Value, gain: Value, eps = 1e-6): Value {
+  const meanSquare = reduceMean(mul(x, x), [-1], true);
+  return mul(mul(x, reciprocal(sqrt(add(meanSquare, eps)))), gain);
+}
