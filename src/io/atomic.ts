@@ -1,0 +1,86 @@
+// Atomic file and directory writes: everything is written under a temporary sibling name and
+// renamed into place, so a crash or an error never leaves a half-written output behind.
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/** A sibling path of `path` that no other writer will pick (hidden, with a unique suffix). */
+export function tempSibling(path: string, tag = "tmp"): string {
+  // randomBytes only names the temp file; it never influences results.
+  const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  return join(dirname(path), `.${basename(path)}.${tag}-${suffix}`);
+}
+
+/** Writes `data` to `path` atomically (temp file, fsync, rename). Creates the parent directory. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await withAtomicFile(path, async (tmp) => {
+    const handle = await open(tmp, "w");
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** Runs `write(tmpPath)`, then renames tmpPath onto `path`; on failure the temp file is removed. */
+export async function withAtomicFile<T>(
+  path: string,
+  write: (tmpPath: string) => Promise<T>,
+): Promise<T> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempSibling(path);
+  try {
+    const result = await write(tmp);
+    await rename(tmp, path);
+    return result;
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Builds a directory in a temporary sibling via `write(tmpDir)`, then moves it onto `dir`.
+ * An existing non-empty `dir` is replaced only when `replace` is true (it is moved aside first,
+ * then deleted); an empty one is always replaced.
+ */
+export async function withAtomicDir<T>(
+  dir: string,
+  write: (tmpDir: string) => Promise<T>,
+  options: { replace?: boolean } = {},
+): Promise<T> {
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = tempSibling(dir);
+  await mkdir(tmp);
+  let result: T;
+  try {
+    result = await write(tmp);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  const existing = await stat(dir).catch(() => null);
+  if (existing !== null) {
+    const empty = existing.isDirectory() && (await readdir(dir)).length === 0;
+    if (!options.replace && !empty) {
+      await rm(tmp, { recursive: true, force: true });
+      throw new Error(`${dir} already exists and is not empty`);
+    }
+    // rename() cannot replace a non-empty directory: move the old one aside, then delete it.
+    const old = tempSibling(dir, "old");
+    await rename(dir, old);
+    try {
+      await rename(tmp, dir);
+    } catch (error) {
+      await rename(old, dir);
+      await rm(tmp, { recursive: true, force: true });
+      throw error;
+    }
+    await rm(old, { recursive: true, force: true });
+  } else {
+    await rename(tmp, dir);
+  }
+  return result;
+}
