@@ -1,0 +1,205 @@
+// The DuckDB stage: deduplicate, rating threshold, k-core, and per-user chronological order.
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { DataError } from "./errors.js";
+import { forEachLine, LineWriter } from "./lines.js";
+import type { InteractionLog } from "./log.js";
+
+/** Filter settings. */
+export interface FilterOptions {
+  dedup: "first" | "last" | "none";
+  /** Keep only interactions with rating ≥ this (positives); undefined keeps all. */
+  ratingThreshold?: number;
+  /** k-core: every kept user has ≥ userCore and every kept item ≥ itemCore interactions. */
+  userCore: number;
+  itemCore: number;
+}
+
+/** One step of the filter report written to the manifest. */
+export interface FilterStep {
+  step: string;
+  removed: number;
+  remaining: number;
+}
+
+/** Per-user chronological sequences in flat arrays: user k owns rows offsets[k]..offsets[k+1). */
+export interface Sequences {
+  /** Dense user index (into `userIds`) per sequence, in output order. */
+  users: Int32Array;
+  offsets: Int32Array;
+  /** Dense item index (into the log's itemIds) per row. */
+  items: Int32Array;
+  ratings: Float64Array;
+  times: Float64Array;
+  steps: FilterStep[];
+}
+
+/** Compares ids naturally ("u2" < "u10"; numbers numerically), so dense ids follow the source ids. */
+export function naturalCompare(a: string, b: string): number {
+  const ra = a.match(/\d+|\D+/g) ?? [];
+  const rb = b.match(/\d+|\D+/g) ?? [];
+  for (let k = 0; k < Math.min(ra.length, rb.length); k++) {
+    const x = ra[k];
+    const y = rb[k];
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      const xs = x.replace(/^0+/, "");
+      const ys = y.replace(/^0+/, "");
+      if (xs.length !== ys.length) return xs.length - ys.length;
+      if (xs !== ys) return xs < ys ? -1 : 1;
+      return x.length - y.length;
+    }
+    return x < y ? -1 : 1;
+  }
+  return ra.length - rb.length;
+}
+
+/** Rank of each id under natural order: rank[idx] = position of ids[idx] when sorted. */
+function ranks(ids: readonly string[]): Int32Array {
+  const order = ids.map((_, i) => i).sort((a, b) => naturalCompare(ids[a], ids[b]));
+  const r = new Int32Array(ids.length);
+  order.forEach((idx, k) => {
+    r[idx] = k;
+  });
+  return r;
+}
+
+const num = (x: number) => (Number.isFinite(x) ? String(x) : "");
+
+/**
+ * Runs the filters in DuckDB over a temporary copy of the log and returns the sequences ordered by
+ * user (natural id order), then time (missing times last), then file order: ties are deterministic.
+ */
+export async function filterAndOrder(
+  log: InteractionLog,
+  opts: FilterOptions,
+  workDir: string,
+): Promise<Sequences> {
+  if (log.length === 0)
+    throw new DataError("the source has no interactions (after skipping bad rows)");
+  const userRank = ranks(log.userIds);
+  const itemRank = ranks(log.itemIds);
+  const userByRank = new Int32Array(log.userIds.length);
+  userRank.forEach((r, idx) => {
+    userByRank[r] = idx;
+  });
+  const itemByRank = new Int32Array(log.itemIds.length);
+  itemRank.forEach((r, idx) => {
+    itemByRank[r] = idx;
+  });
+  const inFile = join(workDir, "log.tsv");
+  const outFile = join(workDir, "sequences.tsv");
+  const w = await LineWriter.create(inFile);
+  for (let n = 0; n < log.length; n++)
+    await w.write(
+      `${userRank[log.users[n]]}\t${itemRank[log.items[n]]}\t${num(log.ratings[n])}\t${num(log.times[n])}\t${n}`,
+    );
+  await w.close();
+
+  const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const con = await instance.connect();
+  const steps: FilterStep[] = [];
+  const count = async (): Promise<number> => {
+    const r = await con.runAndReadAll("SELECT count(*)::INTEGER AS n FROM d");
+    return Number(r.getRows()[0][0]);
+  };
+  try {
+    const q = (s: string) => s.replaceAll("'", "''");
+    await con.run(
+      `CREATE TABLE raw AS SELECT * FROM read_csv('${q(inFile)}', delim='\t', header=false, auto_detect=false,
+        columns={'u':'INTEGER','i':'INTEGER','r':'DOUBLE','t':'DOUBLE','o':'BIGINT'}, nullstr='')`,
+    );
+    const order = opts.dedup === "last" ? "t DESC NULLS FIRST, o DESC" : "t NULLS LAST, o";
+    if (opts.dedup === "none") await con.run("CREATE TABLE d AS SELECT * FROM raw");
+    else
+      await con.run(
+        `CREATE TABLE d AS SELECT u, i, r, t, o FROM (SELECT *, row_number() OVER (PARTITION BY u, i ORDER BY ${order}) AS rn FROM raw) WHERE rn = 1`,
+      );
+    let remaining = await count();
+    steps.push({ step: `deduplicate (${opts.dedup})`, removed: log.length - remaining, remaining });
+    if (opts.ratingThreshold !== undefined) {
+      const nulls = await con.runAndReadAll("SELECT count(*)::INTEGER FROM d WHERE r IS NULL");
+      if (Number(nulls.getRows()[0][0]) === remaining)
+        throw new DataError(
+          `--rating-threshold ${opts.ratingThreshold}: this source has no ratings`,
+        );
+      await con.run(`DELETE FROM d WHERE r < ${Number(opts.ratingThreshold)}`);
+      const now = await count();
+      steps.push({
+        step: `rating >= ${opts.ratingThreshold}`,
+        removed: remaining - now,
+        remaining: now,
+      });
+      if (now === 0)
+        throw new DataError(
+          `rating threshold ${opts.ratingThreshold} removed all ${remaining} interactions (no rating is that high)`,
+        );
+      remaining = now;
+    }
+    if (opts.userCore > 1 || opts.itemCore > 1) {
+      const before = remaining;
+      for (;;) {
+        await con.run(
+          `DELETE FROM d WHERE u IN (SELECT u FROM d GROUP BY u HAVING count(*) < ${opts.userCore})
+             OR i IN (SELECT i FROM d GROUP BY i HAVING count(*) < ${opts.itemCore})`,
+        );
+        const now = await count();
+        if (now === remaining) break;
+        remaining = now;
+      }
+      steps.push({
+        step: `k-core (users >= ${opts.userCore}, items >= ${opts.itemCore})`,
+        removed: before - remaining,
+        remaining,
+      });
+      if (remaining === 0)
+        throw new DataError(
+          `k-core filtering (users >= ${opts.userCore}, items >= ${opts.itemCore} interactions) removed all ${before} interactions; lower --user-core/--item-core`,
+        );
+    }
+    await con.run(
+      `COPY (SELECT u, i, r, t FROM d ORDER BY u, t NULLS LAST, o) TO '${q(outFile)}' (FORMAT csv, DELIMITER '\t', HEADER false, NULLSTR '')`,
+    );
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+
+  const total = steps[steps.length - 1].remaining;
+  const items = new Int32Array(total);
+  const ratings = new Float64Array(total);
+  const times = new Float64Array(total);
+  const users: number[] = [];
+  const offsets: number[] = [];
+  let n = 0;
+  let prev = -1;
+  await forEachLine(outFile, (line) => {
+    if (!line) return;
+    const a = line.indexOf("\t");
+    const b = line.indexOf("\t", a + 1);
+    const c = line.indexOf("\t", b + 1);
+    const u = Number(line.slice(0, a));
+    if (u !== prev) {
+      users.push(userByRank[u]);
+      offsets.push(n);
+      prev = u;
+    }
+    items[n] = itemByRank[Number(line.slice(a + 1, b))];
+    const r = line.slice(b + 1, c);
+    const t = line.slice(c + 1);
+    ratings[n] = r === "" ? Number.NaN : Number(r);
+    times[n] = t === "" ? Number.NaN : Number(t);
+    n++;
+  });
+  offsets.push(n);
+  return {
+    users: Int32Array.from(users),
+    offsets: Int32Array.from(offsets),
+    items,
+    ratings,
+    times,
+    steps,
+  };
+}

@@ -1,0 +1,81 @@
+// Prompt templates per domain (readable .txt files, one template per line) and their rendering.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { DataError } from "./errors.js";
+import { readText } from "./lines.js";
+import { Rng } from "./rng.js";
+import type { Domain, HistoryEntry, ItemRef } from "./types.js";
+
+/** Placeholders a template may use; [HistoryHere] and [CansHere] are required. */
+export const PLACEHOLDERS = ["[HistoryHere]", "[CansHere]", "[NumCans]"] as const;
+
+/** How the history is rendered into [HistoryHere]. */
+export interface PromptStyle {
+  /** Show "Title | Rating: 4" for rated history items (RecPO style). */
+  showRatings: boolean;
+  /** Separator between history items (", " as in S-DPO; "\n" gives RecPO's one item per line). */
+  historySeparator: string;
+  /** Separator between candidates. */
+  candidateSeparator: string;
+}
+
+export const DEFAULT_PROMPT_STYLE: PromptStyle = {
+  showRatings: false,
+  historySeparator: ", ",
+  candidateSeparator: ", ",
+};
+
+/** The shipped template file of a domain; works from src/ (tsx) and from the built dist/. */
+export function builtinTemplatePath(domain: Domain): string {
+  const here = new URL(`./templates/${domain}.txt`, import.meta.url);
+  const direct = fileURLToPath(here);
+  if (existsSync(direct)) return direct;
+  return fileURLToPath(new URL(`../../../src/data/templates/${domain}.txt`, import.meta.url));
+}
+
+/** Parses a template file: one template per line, blank lines and lines starting with # ignored. */
+export function parseTemplates(text: string, file: string): string[] {
+  const out: string[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trimEnd();
+    if (!line.trim() || line.trimStart().startsWith("#")) return;
+    for (const p of ["[HistoryHere]", "[CansHere]"])
+      if (!line.includes(p))
+        throw new DataError(`template lacks the placeholder ${p}`, file, i + 1);
+    out.push(line.replaceAll("\\n", "\n"));
+  });
+  if (!out.length) throw new DataError("no templates found (one per line, # for comments)", file);
+  return out;
+}
+
+/** Loads templates from a user file, or the shipped ones for `domain`. */
+export async function loadTemplates(domain: Domain, file?: string): Promise<string[]> {
+  const path = file ?? builtinTemplatePath(domain);
+  return parseTemplates(await readText(path), path);
+}
+
+/** Renders one history entry, with its rating when asked and known. */
+export function renderHistoryEntry(h: HistoryEntry, style: PromptStyle): string {
+  return style.showRatings && h.rating !== undefined ? `${h.title} | Rating: ${h.rating}` : h.title;
+}
+
+/** Fills a template with the history and candidate titles. */
+export function renderPrompt(
+  template: string,
+  history: readonly HistoryEntry[],
+  candidates: readonly ItemRef[],
+  style: PromptStyle = DEFAULT_PROMPT_STYLE,
+): string {
+  const hist = history.map((h) => renderHistoryEntry(h, style)).join(style.historySeparator);
+  const cans = candidates.map((c) => c.title).join(style.candidateSeparator);
+  // Function replacers: titles may contain "$&"-like sequences that string replacement would expand.
+  return template
+    .replaceAll("[HistoryHere]", () => hist)
+    .replaceAll("[CansHere]", () => cans)
+    .replaceAll("[NumCans]", () => String(candidates.length));
+}
+
+/** Picks a template index for an example from its own seed. */
+export function pickTemplate(seed: number, count: number): number {
+  return new Rng(seed).int(count);
+}
