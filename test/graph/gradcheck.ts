@@ -5,6 +5,7 @@ import {
   add,
   type Dim,
   type DType,
+  type Feed,
   Graph,
   grad,
   mul,
@@ -131,7 +132,7 @@ export async function gradCheck(
 export async function evaluate(
   g: Graph,
   outputs: Record<string, Value>,
-  feeds: Record<string, Tensor>,
+  feeds: Record<string, Feed>,
 ): Promise<Record<string, Tensor>> {
   return (await runtime.compile(g, outputs)).run(feeds);
 }
