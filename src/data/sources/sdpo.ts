@@ -18,6 +18,36 @@ export function domainFromName(name: string): Domain {
   return "generic";
 }
 
+/**
+ * Splits S-DPO's "a::b::c" history. Titles may themselves contain "::" (":wumpscut:"), so when a
+ * plain split yields unknown titles, the split points are chosen to leave the fewest unknown parts.
+ */
+export function splitHistory(text: string, known: ReadonlySet<string>): string[] {
+  const plain = text.split("::");
+  if (plain.every((t) => known.has(t))) return plain;
+  const seps: number[] = [];
+  for (let j = text.indexOf("::"); j >= 0; j = text.indexOf("::", j + 1)) seps.push(j);
+  // Fewest unknown parts wins; ties go to the earliest split point (the plain split).
+  const memo = new Map<number, { parts: string[]; cost: number }>();
+  const solve = (i: number): { parts: string[]; cost: number } => {
+    const hit = memo.get(i);
+    if (hit) return hit;
+    const last = text.slice(i);
+    let best = { parts: [last], cost: known.has(last) ? 0 : 1 };
+    for (let k = seps.length - 1; k >= 0; k--) {
+      const j = seps[k];
+      if (j < i) break;
+      const part = text.slice(i, j);
+      const rest = solve(j + 2);
+      const cost = (known.has(part) ? 0 : 1) + rest.cost;
+      if (cost <= best.cost) best = { parts: [part, ...rest.parts], cost };
+    }
+    memo.set(i, best);
+    return best;
+  };
+  return solve(0).parts;
+}
+
 /** Finds `<prefix>-train.json`, `<prefix>-val.json` (or -valid) and `<prefix>-test.json`. */
 async function findSplitFiles(
   dir: string,
@@ -81,6 +111,7 @@ export async function loadSdpo(opts: LoadOptions): Promise<LoadedExamples> {
   };
   const splits: LoadedExamples["splits"] = { train: [], valid: [], test: [] };
   const used: string[] = [];
+  const parsed: { split: "train" | "valid" | "test"; file: string; data: unknown[] }[] = [];
   for (const split of ["train", "valid", "test"] as const) {
     const file = files[split];
     if (!file) continue;
@@ -92,6 +123,17 @@ export async function loadSdpo(opts: LoadOptions): Promise<LoadedExamples> {
       throw new DataError(`invalid JSON: ${(e as Error).message}`, file);
     }
     if (!Array.isArray(data)) throw new DataError("expected a JSON array of S-DPO records", file);
+    parsed.push({ split, file, data });
+  }
+  // Titles seen as candidates or targets are unambiguous; they resolve "::" inside history titles.
+  const known = new Set<string>(byTitle.keys());
+  for (const { data } of parsed)
+    for (const r of data as Record<string, unknown>[]) {
+      if (Array.isArray(r?.itemList))
+        for (const t of r.itemList) if (typeof t === "string") known.add(t);
+      if (typeof r?.trueSelection === "string") known.add(r.trueSelection);
+    }
+  for (const { split, file, data } of parsed) {
     for (let i = 0; i < data.length; i++) {
       const rec: unknown = data[i];
       const r = rec as Record<string, unknown>;
@@ -122,7 +164,7 @@ export async function loadSdpo(opts: LoadOptions): Promise<LoadedExamples> {
         bad("field trueSelection: must appear exactly once in itemList");
         continue;
       }
-      const history = (r.historyList as string).split("::").map((t) => idOf(t, file, where));
+      const history = splitHistory(r.historyList as string, known).map((t) => idOf(t, file, where));
       const candidates = cands.map((t) => idOf(t, file, where));
       const target = idOf(r.trueSelection as string, file, where);
       if (history.includes(undefined) || candidates.includes(undefined) || target === undefined)
