@@ -2,6 +2,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { registerDoctor } from "./doctor.js";
 import { CliError } from "./errors.js";
+import { registerModel } from "./model.js";
+import { registerTokenizer } from "./tokenizer.js";
 
 const program = new Command()
   .name("prefrec")
@@ -11,6 +13,8 @@ const program = new Command()
   .version("0.1.0");
 
 registerDoctor(program);
+registerTokenizer(program);
+registerModel(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,119 @@
+// `prefrec model …`: create and inspect LLaMA-family model directories. Each subcommand is one
+// register function below; add new ones (logits, score, generate) the same way.
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { SafetensorsError } from "../io/safetensors.js";
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
+import { ConfigError } from "../model/config.js";
+import { initWeights } from "../model/init.js";
+import { parameterCount } from "../model/names.js";
+import { PeftError } from "../model/peft.js";
+import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
+import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
+import { countParameters } from "../model/weights.js";
+import { CliError } from "./errors.js";
+
+/** Turns the model layer's input errors (which name the file and tensor/field) into CLI errors. */
+export function modelCliError(error: unknown): unknown {
+  if (
+    error instanceof ConfigError ||
+    error instanceof CheckpointError ||
+    error instanceof SafetensorsError ||
+    error instanceof TokenizerError ||
+    error instanceof PeftError
+  ) {
+    return new CliError(error.message);
+  }
+  return error;
+}
+
+/** Parses an integer option value (commander argParser). */
+export function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+/** Registers the `model` command group and its subcommands on the program. */
+export function registerModel(program: CommandUnknownOpts): void {
+  const model = program
+    .command("model")
+    .description("Create and inspect LLaMA-family model directories");
+  registerInit(model);
+  registerInfo(model);
+}
+
+function registerInit(group: CommandUnknownOpts): void {
+  group
+    .command("init")
+    .description(
+      "Write a randomly initialized model (config.json, model.safetensors, tokenizer files) to DIR",
+    )
+    .argument("<dir>", "output model directory (created atomically)")
+    .option(
+      "--preset <name>",
+      `model size: ${PRESET_NAMES.join(", ")}`,
+      (value: string): PresetName => {
+        if (!isPresetName(value))
+          throw new InvalidArgumentError(`unknown preset "${value}" (${PRESET_NAMES.join(", ")})`);
+        return value;
+      },
+      "tiny" as PresetName,
+    )
+    .requiredOption(
+      "--tokenizer <dir>",
+      "tokenizer directory: vocab size and bos/eos/pad ids come from it",
+    )
+    .option("--seed <n>", "random seed", parseInteger, 0)
+    .option("--force", "replace a non-empty DIR", false)
+    .action(async (dir, opts) => {
+      try {
+        const tok = await LmTokenizer.load(opts.tokenizer);
+        if (tok.eosId === null) {
+          throw new CliError(
+            `${opts.tokenizer}: the tokenizer defines no eos_token (tokenizer_config.json); the model needs one`,
+          );
+        }
+        const config = presetConfig(opts.preset, {
+          vocabSize: tok.vocabSize,
+          bosTokenId: tok.bosId,
+          eosTokenIds: [tok.eosId],
+          padTokenId: tok.padId,
+        });
+        const weights = initWeights(config, opts.seed);
+        await saveCheckpoint(
+          dir,
+          { config, weights },
+          { tokenizerDir: opts.tokenizer, overwrite: opts.force },
+        );
+        process.stdout.write(
+          `wrote ${dir}: preset ${opts.preset}, ${countParameters(weights).toLocaleString("en-US")} parameters, vocab ${config.vocabSize}, seed ${opts.seed}\n`,
+        );
+      } catch (error) {
+        throw modelCliError(error);
+      }
+    });
+}
+
+function registerInfo(group: CommandUnknownOpts): void {
+  group
+    .command("info")
+    .description(
+      "Validate a model directory (config + every tensor) and print its configuration as JSON",
+    )
+    .argument("<dir>", "model directory")
+    .action(async (dir) => {
+      try {
+        const unexpected: string[] = [];
+        const { config } = await loadCheckpoint(dir, {
+          onUnexpected: (names) => unexpected.push(...names),
+        });
+        const { extra: _extra, ...shown } = config;
+        process.stdout.write(
+          `${JSON.stringify({ ...shown, parameters: parameterCount(config), unexpectedTensors: unexpected })}\n`,
+        );
+      } catch (error) {
+        throw modelCliError(error);
+      }
+    });
+}

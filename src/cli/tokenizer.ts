@@ -1,0 +1,85 @@
+// `prefrec tokenizer …`: train a byte-level BPE tokenizer on a corpus; encode text with one.
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { DEFAULT_SPECIAL_TOKENS } from "../model/bpe-trainer.js";
+import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
+import { trainTokenizer } from "../model/train-tokenizer.js";
+import { CliError } from "./errors.js";
+
+function integerAtLeast(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${value}"`);
+    return n;
+  };
+}
+
+/** Registers the `tokenizer` command group on the program. */
+export function registerTokenizer(program: CommandUnknownOpts): void {
+  const tokenizer = program
+    .command("tokenizer")
+    .description("Train and use byte-level BPE tokenizers");
+  registerTrain(tokenizer);
+  registerEncode(tokenizer);
+}
+
+function registerTrain(group: CommandUnknownOpts): void {
+  const minVocab = DEFAULT_SPECIAL_TOKENS.length + 256;
+  group
+    .command("train")
+    .description(
+      "Train a byte-level BPE tokenizer (GPT-2 style) and write tokenizer.json, tokenizer_config.json and special_tokens_map.json",
+    )
+    .argument("<corpus>", "a text file (one document per line) or a directory of .txt files")
+    .requiredOption(
+      "--vocab <n>",
+      `vocabulary size, including ${DEFAULT_SPECIAL_TOKENS.join(" ")} and the 256 bytes`,
+      integerAtLeast(minVocab),
+    )
+    .requiredOption("--out <dir>", "output directory (created atomically)")
+    .option("--min-frequency <n>", "minimum count of a pair to be merged", integerAtLeast(1), 2)
+    .option("--force", "replace a non-empty output directory", false)
+    .action(async (corpus, opts) => {
+      const started = Date.now();
+      let bpe: Awaited<ReturnType<typeof trainTokenizer>>;
+      try {
+        bpe = await trainTokenizer(corpus, opts.out, {
+          vocabSize: opts.vocab,
+          minFrequency: opts.minFrequency,
+          overwrite: opts.force,
+        });
+      } catch (error) {
+        throw new CliError((error as Error).message);
+      }
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const note =
+        bpe.vocab.length < opts.vocab
+          ? ` (corpus too small for ${opts.vocab}: no pair left with count ≥ ${opts.minFrequency})`
+          : "";
+      process.stdout.write(
+        `wrote ${opts.out}: vocab ${bpe.vocab.length}${note}, ${bpe.merges.length} merges, ${seconds}s\n`,
+      );
+    });
+}
+
+function registerEncode(group: CommandUnknownOpts): void {
+  group
+    .command("encode")
+    .description("Print the token ids of a text as JSON")
+    .argument("<dir>", "tokenizer directory (tokenizer.json [+ tokenizer_config.json])")
+    .requiredOption("--text <text>", "text to encode")
+    .option("--special", "add special tokens (e.g. BOS)", false)
+    .action(async (dir, opts) => {
+      let tok: LmTokenizer;
+      try {
+        tok = await LmTokenizer.load(dir);
+      } catch (error) {
+        if (error instanceof TokenizerError) throw new CliError(error.message);
+        throw error;
+      }
+      const ids = tok.encode(opts.text, { addSpecialTokens: opts.special });
+      process.stdout.write(
+        `${JSON.stringify({ ids, tokens: ids.map((id) => tok.idToToken(id)) })}\n`,
+      );
+    });
+}

@@ -1,0 +1,259 @@
+// Hugging Face model directories: config.json + model.safetensors (or a sharded index) → config
+// and float32 weights, validated against the config; and saving the same kind of directory.
+import { copyFile, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import {
+  SafetensorsError,
+  type SafetensorsFile,
+  withSafetensors,
+  writeSafetensors,
+} from "../io/safetensors.js";
+import { type LmConfig, lmConfigToJson, loadLmConfig } from "./config.js";
+import { expectedTensorShapes } from "./names.js";
+import { type NamedTensor, sameShape, type Weights } from "./weights.js";
+
+/** A model directory's contents as the graph code uses them. */
+export interface Checkpoint {
+  config: LmConfig;
+  weights: Weights;
+}
+
+/** A missing or malformed checkpoint file or tensor; names the file and the tensor. */
+export class CheckpointError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    readonly tensor?: string,
+  ) {
+    super(`${file}${tensor === undefined ? "" : `: tensor "${tensor}"`}: ${message}`);
+    this.name = "CheckpointError";
+  }
+}
+
+/** Files copied from a tokenizer directory into a saved model directory, when present. */
+export const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+];
+
+/** Buffers transformers keeps in some old checkpoints that carry no parameters. */
+const IGNORED = /\.rotary_emb\.inv_freq$/;
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null)) !== null;
+}
+
+/** Where each tensor lives: one file, or the shards named by model.safetensors.index.json. */
+export async function locateWeights(
+  dir: string,
+): Promise<{ source: string; files: Map<string, string[]> }> {
+  const single = join(dir, "model.safetensors");
+  const index = join(dir, "model.safetensors.index.json");
+  if (await exists(single)) return { source: single, files: new Map([[single, []]]) };
+  if (await exists(index)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(index, "utf8"));
+    } catch (error) {
+      throw new CheckpointError(index, `is not valid JSON (${(error as Error).message})`);
+    }
+    const map = (json as { weight_map?: unknown } | null)?.weight_map;
+    if (map === null || typeof map !== "object" || Array.isArray(map)) {
+      throw new CheckpointError(index, 'has no "weight_map" object');
+    }
+    const files = new Map<string, string[]>();
+    for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+      if (typeof shard !== "string" || shard.includes("/") || shard.includes("\\")) {
+        throw new CheckpointError(
+          index,
+          `weight_map entry is not a shard file name: ${JSON.stringify(shard)}`,
+          name,
+        );
+      }
+      const path = join(dir, shard);
+      if (!files.has(path)) files.set(path, []);
+      files.get(path)!.push(name);
+    }
+    for (const path of files.keys()) {
+      if (!(await exists(path)))
+        throw new CheckpointError(index, `names shard ${path}, which does not exist`);
+    }
+    return { source: index, files };
+  }
+  const hint = (await exists(join(dir, "pytorch_model.bin")))
+    ? " (only pytorch_model.bin found: convert it to safetensors first)"
+    : "";
+  throw new CheckpointError(dir, `no model.safetensors or model.safetensors.index.json${hint}`);
+}
+
+/** Options for loading weights. */
+export interface LoadWeightsOptions {
+  /** Called with names present in the files but not used by the model (e.g. for a warning). */
+  onUnexpected?: (names: string[]) => void;
+}
+
+/**
+ * Loads every tensor the config expects as float32 (F32/F16/BF16 on disk), checking names and
+ * shapes; a missing tensor or wrong shape is an error naming the file and tensor.
+ */
+export async function loadWeights(
+  dir: string,
+  config: LmConfig,
+  options: LoadWeightsOptions = {},
+): Promise<Weights> {
+  const expected = expectedTensorShapes(config);
+  const { source, files } = await locateWeights(dir);
+  const found = new Map<string, string>();
+  const unexpected: string[] = [];
+  const loaded = new Map<string, NamedTensor>();
+  for (const [path, indexed] of files) {
+    await withSafetensors(path, async (file: SafetensorsFile) => {
+      const names = file.names();
+      for (const name of indexed) {
+        if (!file.header.tensors.has(name)) {
+          throw new CheckpointError(
+            path,
+            `is listed in ${source} but not stored in this shard`,
+            name,
+          );
+        }
+      }
+      for (const name of names) {
+        const shape = expected.get(name);
+        if (shape === undefined) {
+          if (!IGNORED.test(name) && !(name === "lm_head.weight" && config.tieWordEmbeddings))
+            unexpected.push(name);
+          continue;
+        }
+        if (found.has(name))
+          throw new CheckpointError(path, `is also stored in ${found.get(name)}`, name);
+        found.set(name, path);
+        const entry = file.entry(name);
+        if (!sameShape(entry.shape, shape)) {
+          throw new CheckpointError(
+            path,
+            `has shape [${entry.shape}], the config (${config.modelType}) needs [${shape}]`,
+            name,
+          );
+        }
+        try {
+          loaded.set(name, await file.readF32(name));
+        } catch (error) {
+          if (error instanceof SafetensorsError)
+            throw new CheckpointError(path, error.message, name);
+          throw error;
+        }
+      }
+    });
+  }
+  const missing = [...expected.keys()].filter((name) => !loaded.has(name));
+  if (missing.length > 0) {
+    const more =
+      missing.length > 1
+        ? ` (and ${missing.length - 1} more: ${missing.slice(1, 6).join(", ")}${missing.length > 6 ? ", …" : ""})`
+        : "";
+    throw new CheckpointError(
+      source,
+      `is missing, shape [${expected.get(missing[0])}]${more}`,
+      missing[0],
+    );
+  }
+  if (unexpected.length > 0) options.onUnexpected?.(unexpected);
+  // Canonical order, whatever order the files used.
+  return new Map([...expected.keys()].map((name) => [name, loaded.get(name)!]));
+}
+
+/** Loads `DIR/config.json` and the weights it implies. */
+export async function loadCheckpoint(
+  dir: string,
+  options: LoadWeightsOptions = {},
+): Promise<Checkpoint> {
+  const config = await loadLmConfig(dir);
+  return { config, weights: await loadWeights(dir, config, options) };
+}
+
+/** Checks that `weights` holds exactly the config's tensors with the right shapes and sizes. */
+export function validateWeights(config: LmConfig, weights: Weights, where = "weights"): void {
+  const expected = expectedTensorShapes(config);
+  for (const [name, shape] of expected) {
+    const t = weights.get(name);
+    if (t === undefined) throw new CheckpointError(where, `is missing, shape [${shape}]`, name);
+    if (!sameShape(t.shape, shape))
+      throw new CheckpointError(where, `has shape [${t.shape}], expected [${shape}]`, name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== n)
+      throw new CheckpointError(
+        where,
+        `has ${t.data.length} values, shape [${shape}] needs ${n}`,
+        name,
+      );
+  }
+  for (const name of weights.keys()) {
+    if (!expected.has(name))
+      throw new CheckpointError(where, "is not a parameter of this config", name);
+  }
+}
+
+/** Options for saving a model directory. */
+export interface SaveCheckpointOptions {
+  /** Copy tokenizer.json (required there) and its companion files from this directory. */
+  tokenizerDir?: string;
+  /** Replace an existing non-empty directory. */
+  overwrite?: boolean;
+}
+
+/**
+ * Writes config.json, generation_config.json, model.safetensors (F32, canonical order) and the
+ * tokenizer files into `dir` atomically: the directory appears complete or not at all.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  checkpoint: Checkpoint,
+  options: SaveCheckpointOptions = {},
+): Promise<void> {
+  const { config, weights } = checkpoint;
+  validateWeights(config, weights);
+  if (
+    options.tokenizerDir !== undefined &&
+    !(await exists(join(options.tokenizerDir, "tokenizer.json")))
+  ) {
+    throw new CheckpointError(join(options.tokenizerDir, "tokenizer.json"), "does not exist");
+  }
+  try {
+    await withAtomicDir(
+      dir,
+      async (tmp) => {
+        await writeFileAtomic(
+          join(tmp, "config.json"),
+          `${JSON.stringify(lmConfigToJson(config), null, 2)}\n`,
+        );
+        const generation: Record<string, unknown> = {
+          bos_token_id: config.bosTokenId,
+          eos_token_id:
+            config.eosTokenIds.length === 1 ? config.eosTokenIds[0] : config.eosTokenIds,
+        };
+        if (config.padTokenId !== null) generation.pad_token_id = config.padTokenId;
+        await writeFileAtomic(
+          join(tmp, "generation_config.json"),
+          `${JSON.stringify(generation, null, 2)}\n`,
+        );
+        const ordered = [...expectedTensorShapes(config).keys()].map(
+          (name) => [name, weights.get(name)!] as [string, NamedTensor],
+        );
+        await writeSafetensors(join(tmp, "model.safetensors"), ordered, { format: "pt" });
+        if (options.tokenizerDir !== undefined) {
+          for (const name of TOKENIZER_FILES) {
+            const from = join(options.tokenizerDir, name);
+            if (await exists(from)) await copyFile(from, join(tmp, name));
+          }
+        }
+      },
+      { replace: options.overwrite ?? false },
+    );
+  } catch (error) {
+    if (error instanceof CheckpointError || error instanceof SafetensorsError) throw error;
+    throw new CheckpointError(dir, (error as Error).message);
+  }
+}
