@@ -1,11 +1,14 @@
 // Runs graphs with ONNX Runtime: compiles each distinct graph once, checks feeds, returns arrays.
 
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { type Dim, evalDim, formatShape, isStatic } from "./dim.js";
 import { type DType, dtypeOfArray, type TensorData } from "./dtype.js";
-import { type Graph, GraphError } from "./graph.js";
+import { Graph, GraphError } from "./graph.js";
 import { type Outputs, serialize } from "./onnx.js";
 
 export type Provider = "cpu" | "cuda";
@@ -172,21 +175,29 @@ export class CompiledGraph {
   }
 }
 
+/** The folder holding onnxruntime-node's native libraries for this platform. */
+function nativeLibraryDir(): string {
+  const require = createRequire(import.meta.url);
+  const root = dirname(dirname(require.resolve("onnxruntime-node")));
+  return join(root, "bin", "napi-v6", process.platform, process.arch);
+}
+
 /** The execution providers this onnxruntime-node build can actually start. */
 export async function usableProviders(): Promise<Provider[]> {
   const usable: Provider[] = ["cpu"];
-  const cuda = ort.listSupportedBackends().find((b) => b.name === "cuda");
-  if (!cuda) return usable;
+  // The CUDA provider is a separate library that the default install (.npmrc) skips; probing a
+  // session without it only makes ONNX Runtime log an error.
+  if (!existsSync(join(nativeLibraryDir(), "libonnxruntime_providers_cuda.so"))) return usable;
   try {
-    const { Graph } = await import("./graph.js");
     const g = new Graph("probe");
     const x = g.input("x", "float32", [1]);
-    const bytes = serialize(g, { y: x });
-    const s = await ort.InferenceSession.create(bytes, { executionProviders: ["cuda"] });
+    const s = await ort.InferenceSession.create(serialize(g, { y: x }), {
+      executionProviders: ["cuda"],
+    });
     await s.release();
     usable.push("cuda");
   } catch {
-    // CUDA libraries not installed (the default: .npmrc skips their download).
+    // Present but not loadable (no driver, wrong CUDA version).
   }
   return usable;
 }
