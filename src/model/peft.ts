@@ -125,6 +125,11 @@ export function parseAdapterConfig(json: unknown, file = "adapter_config.json"):
   const base = j.base_model_name_or_path ?? null;
   if (base !== null && typeof base !== "string")
     fail("base_model_name_or_path", "must be a string or null");
+  const mts = j.modules_to_save;
+  if (mts != null && (!Array.isArray(mts) || mts.length > 0)) {
+    fail("modules_to_save", "fully trained extra modules are not supported");
+  }
+  // Fields checked above or fixed on writing; the rest is carried along in `extra`.
   const known = new Set([
     "peft_type",
     "task_type",
@@ -134,6 +139,12 @@ export function parseAdapterConfig(json: unknown, file = "adapter_config.json"):
     "target_modules",
     "use_rslora",
     "base_model_name_or_path",
+    "bias",
+    "fan_in_fan_out",
+    "use_dora",
+    "rank_pattern",
+    "alpha_pattern",
+    "modules_to_save",
   ]);
   return {
     r: j.r as number,
