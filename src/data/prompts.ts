@@ -27,10 +27,17 @@ export const DEFAULT_PROMPT_STYLE: PromptStyle = {
 
 /** The shipped template file of a domain; works from src/ (tsx) and from the built dist/. */
 export function builtinTemplatePath(domain: Domain): string {
-  const here = new URL(`./templates/${domain}.txt`, import.meta.url);
-  const direct = fileURLToPath(here);
-  if (existsSync(direct)) return direct;
-  return fileURLToPath(new URL(`../../../src/data/templates/${domain}.txt`, import.meta.url));
+  // From src/data (tsx) the file sits beside this module; from dist/data it is in the shipped src/.
+  const candidates = [
+    `./templates/${domain}.txt`,
+    `../../src/data/templates/${domain}.txt`,
+    `../../../src/data/templates/${domain}.txt`,
+  ];
+  for (const c of candidates) {
+    const p = fileURLToPath(new URL(c, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return fileURLToPath(new URL(candidates[0], import.meta.url));
 }
 
 /** Parses a template file: one template per line, blank lines and lines starting with # ignored. */
