@@ -1,5 +1,6 @@
 // Entry point of the `prefrec` command: each command lives in its own module and registers itself here.
 import { Command } from "@commander-js/extra-typings";
+import { registerData } from "./data.js";
 import { registerDoctor } from "./doctor.js";
 import { CliError } from "./errors.js";
 import { registerModel } from "./model.js";
@@ -13,6 +14,7 @@ const program = new Command()
   .version("0.1.0");
 
 registerDoctor(program);
+registerData(program);
 registerTokenizer(program);
 registerModel(program);
 
