@@ -103,7 +103,9 @@ async function readExactly(
 ): Promise<void> {
   let done = 0;
   while (done < target.length) {
-    const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
+    // One read() call may not exceed 2 GiB; 1 GiB pieces keep any tensor readable.
+    const length = Math.min(target.length - done, 1 << 30);
+    const { bytesRead } = await handle.read(target, done, length, position + done);
     if (bytesRead === 0) {
       throw new SafetensorsError(file, `unexpected end of file at byte ${position + done}`, tensor);
     }
@@ -476,7 +478,8 @@ export async function writeSafetensors(
       for (const chunk of [length, header, ...entries.map(([, raw]) => raw.bytes)]) {
         let done = 0;
         while (done < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position);
+          const length = Math.min(chunk.length - done, 1 << 30);
+          const { bytesWritten } = await handle.write(chunk, done, length, position);
           done += bytesWritten;
           position += bytesWritten;
         }

@@ -83,7 +83,6 @@ export function bpeTokenizerJson(
       end_of_word_suffix: null,
       fuse_unk: false,
       byte_fallback: false,
-      ignore_merges: false,
       vocab,
       // "left right" strings: byte-level symbols never contain a space, and every reader accepts them.
       merges: bpe.merges.map(([a, b]) => `${a} ${b}`),
