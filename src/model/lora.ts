@@ -60,7 +60,7 @@ export function mergeLora(
   adapter: LoraWeights,
   config: Pick<LoraAdapterConfig, "r" | "loraAlpha" | "useRslora">,
 ): Weights {
-  const scaling = loraScaling(config as LoraAdapterConfig);
+  const scaling = loraScaling(config);
   const merged: Weights = new Map(base);
   for (const [module, { A, B }] of adapter) {
     const name = `${module}.weight`;

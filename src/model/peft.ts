@@ -48,7 +48,9 @@ const PREFIX = "base_model.model.";
 const KEY = /^base_model\.model\.(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/;
 
 /** The multiplier of B·A: alpha/r (or alpha/√r with rsLoRA). */
-export function loraScaling(config: LoraAdapterConfig): number {
+export function loraScaling(
+  config: Pick<LoraAdapterConfig, "r" | "loraAlpha" | "useRslora">,
+): number {
   return config.useRslora ? config.loraAlpha / Math.sqrt(config.r) : config.loraAlpha / config.r;
 }
 
