@@ -1,6 +1,7 @@
 // `prefrec model …`: create and inspect LLaMA-family model directories. Each subcommand is one
 // register function below; add new ones (logits, score, generate) the same way.
 import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { assertDirWritable, DirectoryNotEmptyError } from "../io/atomic.js";
 import { SafetensorsError } from "../io/safetensors.js";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { ConfigError } from "../model/config.js";
@@ -14,6 +15,18 @@ import { CliError } from "./errors.js";
 
 /** Turns the model layer's input errors (which name the file and tensor/field) into CLI errors. */
 export function modelCliError(error: unknown): unknown {
+  if (error instanceof DirectoryNotEmptyError) {
+    return new CliError(
+      `${error.path} already exists and is not empty (use --force to replace it)`,
+    );
+  }
+  if (
+    error instanceof CheckpointError &&
+    error.tensor === undefined &&
+    /already exists and is not empty$/.test(error.message)
+  ) {
+    return new CliError(`${error.message} (use --force to replace it)`);
+  }
   if (
     error instanceof ConfigError ||
     error instanceof CheckpointError ||
@@ -68,6 +81,7 @@ function registerInit(group: CommandUnknownOpts): void {
     .option("--force", "replace a non-empty DIR", false)
     .action(async (dir, opts) => {
       try {
+        await assertDirWritable(dir, opts.force);
         const tok = await LmTokenizer.load(opts.tokenizer);
         if (tok.eosId === null) {
           throw new CliError(

@@ -1,5 +1,6 @@
 // `prefrec tokenizer …`: train a byte-level BPE tokenizer on a corpus; encode text with one.
 import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { DirectoryNotEmptyError } from "../io/atomic.js";
 import { DEFAULT_SPECIAL_TOKENS } from "../model/bpe-trainer.js";
 import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
 import { trainTokenizer } from "../model/train-tokenizer.js";
@@ -49,6 +50,11 @@ function registerTrain(group: CommandUnknownOpts): void {
           overwrite: opts.force,
         });
       } catch (error) {
+        if (error instanceof DirectoryNotEmptyError) {
+          throw new CliError(
+            `${error.path} already exists and is not empty (use --force to replace it)`,
+          );
+        }
         throw new CliError((error as Error).message);
       }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);

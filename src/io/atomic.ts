@@ -4,6 +4,14 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
+/** Raised when an atomic directory write would replace a non-empty directory without `replace`. */
+export class DirectoryNotEmptyError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} already exists and is not empty`);
+    this.name = "DirectoryNotEmptyError";
+  }
+}
+
 /** A sibling path of `path` that no other writer will pick (hidden, with a unique suffix). */
 export function tempSibling(path: string, tag = "tmp"): string {
   // randomBytes only names the temp file; it never influences results.
@@ -41,6 +49,15 @@ export async function withAtomicFile<T>(
   }
 }
 
+/** Throws DirectoryNotEmptyError early, before expensive work, when `dir` could not be written. */
+export async function assertDirWritable(dir: string, replace: boolean): Promise<void> {
+  if (replace) return;
+  const existing = await stat(dir).catch(() => null);
+  if (existing === null) return;
+  if (!existing.isDirectory() || (await readdir(dir)).length > 0)
+    throw new DirectoryNotEmptyError(dir);
+}
+
 /**
  * Builds a directory in a temporary sibling via `write(tmpDir)`, then moves it onto `dir`.
  * An existing non-empty `dir` is replaced only when `replace` is true (it is moved aside first,
@@ -66,7 +83,7 @@ export async function withAtomicDir<T>(
     const empty = existing.isDirectory() && (await readdir(dir)).length === 0;
     if (!options.replace && !empty) {
       await rm(tmp, { recursive: true, force: true });
-      throw new Error(`${dir} already exists and is not empty`);
+      throw new DirectoryNotEmptyError(dir);
     }
     // rename() cannot replace a non-empty directory: move the old one aside, then delete it.
     const old = tempSibling(dir, "old");

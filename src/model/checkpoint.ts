@@ -2,7 +2,7 @@
 // and float32 weights, validated against the config; and saving the same kind of directory.
 import { copyFile, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { DirectoryNotEmptyError, withAtomicDir, writeFileAtomic } from "../io/atomic.js";
 import {
   SafetensorsError,
   type SafetensorsFile,
@@ -254,6 +254,8 @@ export async function saveCheckpoint(
     );
   } catch (error) {
     if (error instanceof CheckpointError || error instanceof SafetensorsError) throw error;
+    if (error instanceof DirectoryNotEmptyError)
+      throw new CheckpointError(dir, "already exists and is not empty");
     throw new CheckpointError(dir, (error as Error).message);
   }
 }

@@ -1,4 +1,5 @@
 // Corpus → trained byte-level BPE → tokenizer directory, the path behind `prefrec tokenizer train`.
+import { assertDirWritable } from "../io/atomic.js";
 import { type SpecialRoles, saveBpeTokenizer } from "./bpe-files.js";
 import {
   type BpeTrainOptions,
@@ -21,6 +22,7 @@ export async function trainTokenizer(
   outDir: string,
   options: TrainTokenizerOptions,
 ): Promise<TrainedBpe> {
+  await assertDirWritable(outDir, options.overwrite ?? false);
   const counter = new WordCounter(options.specialTokens);
   let lines = 0;
   for await (const line of corpusLines(corpus)) {

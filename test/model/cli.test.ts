@@ -88,6 +88,17 @@ test("tokenizer train → model init → a loadable model with the tokenizer's i
     run("model", "init", model, "--tokenizer", tok, "--seed", "7"),
     (e: unknown) => e instanceof CliError && /already exists and is not empty/.test(e.message),
   );
+  await run("model", "init", model, "--tokenizer", tok, "--seed", "8", "--force");
+  assert.notDeepEqual(
+    (await loadCheckpoint(model)).weights.get("model.embed_tokens.weight"),
+    weights.get("model.embed_tokens.weight"),
+  );
+  await assert.rejects(
+    run("tokenizer", "train", join(dir, "corpus.txt"), "--vocab", "300", "--out", tok),
+    (e: unknown) =>
+      e instanceof CliError &&
+      /tok already exists and is not empty \(use --force to replace it\)/.test(e.message),
+  );
   const again = join(dir, "model2");
   await run("model", "init", again, "--tokenizer", tok, "--seed", "7");
   assert.deepEqual(
