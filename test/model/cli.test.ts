@@ -88,6 +88,16 @@ test("tokenizer train → model init → a loadable model with the tokenizer's i
     run("model", "init", model, "--tokenizer", tok, "--seed", "7"),
     (e: unknown) => e instanceof CliError && /already exists and is not empty/.test(e.message),
   );
+  const again = join(dir, "model2");
+  await run("model", "init", again, "--tokenizer", tok, "--seed", "7");
+  assert.deepEqual(
+    await readFile(join(again, "model.safetensors")),
+    await readFile(join(model, "model.safetensors")),
+  );
+  assert.deepEqual(
+    (await loadCheckpoint(again)).weights.get("model.norm.weight"),
+    weights.get("model.norm.weight"),
+  );
   await run("model", "init", model, "--tokenizer", tok, "--seed", "8", "--force");
   assert.notDeepEqual(
     (await loadCheckpoint(model)).weights.get("model.embed_tokens.weight"),
@@ -98,16 +108,6 @@ test("tokenizer train → model init → a loadable model with the tokenizer's i
     (e: unknown) =>
       e instanceof CliError &&
       /tok already exists and is not empty \(use --force to replace it\)/.test(e.message),
-  );
-  const again = join(dir, "model2");
-  await run("model", "init", again, "--tokenizer", tok, "--seed", "7");
-  assert.deepEqual(
-    await readFile(join(again, "model.safetensors")),
-    await readFile(join(model, "model.safetensors")),
-  );
-  assert.deepEqual(
-    (await loadCheckpoint(again)).weights.get("model.norm.weight"),
-    weights.get("model.norm.weight"),
   );
 });
 
