@@ -4,6 +4,7 @@ export { grad } from "./autodiff.js";
 export * from "./dim.js";
 export * from "./dtype.js";
 export { type Attrs, Graph, GraphError, type Node, Value } from "./graph.js";
+export { layerNorm, linear, rmsNorm } from "./layers.js";
 export { OPSET, type Outputs, saveOnnx, serialize, toModelProto } from "./onnx.js";
 export * from "./ops/index.js";
 export * from "./runtime.js";

@@ -46,6 +46,8 @@ describe("element-wise ops", () => {
     ["reciprocal", G.reciprocal, [0.5, 3]],
     ["abs", G.abs, [0.2, 2]],
     ["abs (negative side)", G.abs, [-2, -0.2]],
+    ["sin", G.sin, [-3, 3]],
+    ["cos", G.cos, [-3, 3]],
     ["sigmoid", G.sigmoid, [-3, 3]],
     ["tanh", G.tanh, [-2, 2]],
     ["softplus", G.softplus, [-5, 5]],

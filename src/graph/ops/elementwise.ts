@@ -47,6 +47,8 @@ export const reciprocal = (x: Value): Value => unary("Reciprocal", x);
 export const abs = (x: Value): Value => unary("Abs", x);
 /** sign(x) ∈ {−1, 0, 1}; its gradient is zero. */
 export const sign = (x: Value): Value => unary("Sign", x);
+export const sin = (x: Value): Value => unary("Sin", x);
+export const cos = (x: Value): Value => unary("Cos", x);
 export const sigmoid = (x: Value): Value => unary("Sigmoid", x);
 export const tanh = (x: Value): Value => unary("Tanh", x);
 /** log(1 + eˣ), computed as max(x,0) + log(1 + e^−|x|) so that it never overflows. */
@@ -157,6 +159,8 @@ defineOp("Reciprocal", {
 });
 defineOp("Abs", { lower: lowerAs("Abs"), vjp: (n, [g]) => [mul(g!, sign(input(n, X)))] });
 defineOp("Sign", { lower: lowerAs("Sign"), vjp: () => [null] });
+defineOp("Sin", { lower: lowerAs("Sin"), vjp: (n, [g]) => [mul(g!, cos(input(n, X)))] });
+defineOp("Cos", { lower: lowerAs("Cos"), vjp: (n, [g]) => [neg(mul(g!, sin(input(n, X))))] });
 defineOp("Sigmoid", {
   lower: lowerAs("Sigmoid"),
   vjp: (n, [g]) => {

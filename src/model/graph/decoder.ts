@@ -1,0 +1,152 @@
+// The LLaMA-family decoder as graph functions: embeddings, RoPE (HF rotate_half convention),
+// grouped-query attention through a pluggable attention core, SwiGLU MLP, RMSNorm, LM head.
+
+import {
+  add,
+  cast,
+  concat,
+  cos,
+  type Dim,
+  gather,
+  matmul,
+  mul,
+  neg,
+  reshape,
+  rmsNorm,
+  silu,
+  sin,
+  softmax,
+  split,
+  transpose,
+  unsqueeze,
+  type Value,
+} from "../../graph/index.js";
+import { ropeInverseFrequencies } from "../rope.js";
+import type { BoundModel } from "./params.js";
+
+/** Additive attention bias for masked-out keys: large enough to vanish in softmax, yet finite. */
+export const MASKED = -1e9;
+
+/** Query/key/value of one layer: q [B, Hkv, G, S, dh], k and v [B, Hkv, 1, S, dh] (G = H/Hkv). */
+export interface LayerQkv {
+  layer: number;
+  q: Value;
+  k: Value;
+  v: Value;
+}
+
+/** Computes attention output [B, Hkv, G, S, dh] for one layer from its q, k, v. */
+export type AttentionCore = (qkv: LayerQkv) => Value;
+
+/** x·Wᵀ (+ bias) (+ scaling·x·Aᵀ·Bᵀ when the module has LoRA factors). */
+export function projection(m: BoundModel, x: Value, module: string): Value {
+  let y = matmul(x, transpose(m.weight(`${module}.weight`)));
+  if (m.has(`${module}.bias`)) y = add(y, m.weight(`${module}.bias`));
+  const lora = m.lora(module);
+  if (lora) {
+    const low = matmul(matmul(x, transpose(lora.A)), transpose(lora.B));
+    y = add(y, mul(low, lora.scaling));
+  }
+  return y;
+}
+
+/** Token embeddings of int64 ids [...] → [..., D]. */
+export function embed(m: BoundModel, ids: Value): Value {
+  return gather(m.weight("model.embed_tokens.weight"), ids, 0);
+}
+
+/** cos and sin tables [B, S, dh] for int64 positions [B, S], as HF computes them (float32). */
+export function rotaryTables(m: BoundModel, positions: Value): { cos: Value; sin: Value } {
+  const inv = ropeInverseFrequencies(m.config);
+  const invFreq =
+    m.dtype === "float32"
+      ? m.graph.constant(Float32Array.from(inv), [inv.length], "float32")
+      : m.graph.constant(Float64Array.from(inv), [inv.length], "float64");
+  const freqs = mul(unsqueeze(cast(positions, m.dtype), [-1]), invFreq);
+  const emb = concat([freqs, freqs], -1);
+  return { cos: cos(emb), sin: sin(emb) };
+}
+
+/** x·cos + rotate_half(x)·sin, rotate_half(x) = [−x₂, x₁] over the last axis. */
+function applyRotary(x: Value, cosT: Value, sinT: Value): Value {
+  const half = (x.shape[x.rank - 1] as number) / 2;
+  const [x1, x2] = split(x, -1, [half, half]);
+  const rotated = concat([neg(x2), x1], -1);
+  return add(mul(x, cosT), mul(rotated, sinT));
+}
+
+/**
+ * Runs the decoder layers over hidden states x [B, S, D] at positions [B, S]; `attention`
+ * supplies each layer's attention pattern. Returns the last hidden states (before the final
+ * norm) and each layer's rotated keys and values ([B, Hkv, 1, S, dh]).
+ */
+export function decoderStack(
+  m: BoundModel,
+  x: Value,
+  positions: Value,
+  attention: AttentionCore,
+): { hidden: Value; keys: Value[]; values: Value[] } {
+  const c = m.config;
+  const [B, S] = x.shape as [Dim, Dim];
+  const dh = c.headDim;
+  const hkv = c.numKvHeads;
+  const groups = c.numHeads / c.numKvHeads;
+  const tables = rotaryTables(m, positions);
+  // [B, S, dh] → [B, 1, 1, S, dh] to broadcast over heads.
+  const cosT = unsqueeze(tables.cos, [1, 2]);
+  const sinT = unsqueeze(tables.sin, [1, 2]);
+  const keys: Value[] = [];
+  const values: Value[] = [];
+  for (let l = 0; l < c.numLayers; l++) {
+    const prefix = `model.layers.${l}`;
+    const h = rmsNorm(x, m.weight(`${prefix}.input_layernorm.weight`), c.rmsNormEps);
+    // Head h uses kv head ⌊h/G⌋ (HF repeat_kv), so q splits as [Hkv, G] and k/v broadcast over G.
+    const q = transpose(
+      reshape(projection(m, h, `${prefix}.self_attn.q_proj`), [B, S, hkv, groups, dh]),
+      [0, 2, 3, 1, 4],
+    );
+    const k = transpose(
+      reshape(projection(m, h, `${prefix}.self_attn.k_proj`), [B, S, hkv, 1, dh]),
+      [0, 2, 3, 1, 4],
+    );
+    const v = transpose(
+      reshape(projection(m, h, `${prefix}.self_attn.v_proj`), [B, S, hkv, 1, dh]),
+      [0, 2, 3, 1, 4],
+    );
+    const qr = applyRotary(q, cosT, sinT);
+    const kr = applyRotary(k, cosT, sinT);
+    keys.push(kr);
+    values.push(v);
+    const attended = attention({ layer: l, q: qr, k: kr, v });
+    const merged = reshape(transpose(attended, [0, 3, 1, 2, 4]), [B, S, c.numHeads * dh]);
+    x = add(x, projection(m, merged, `${prefix}.self_attn.o_proj`));
+    const h2 = rmsNorm(x, m.weight(`${prefix}.post_attention_layernorm.weight`), c.rmsNormEps);
+    const gate = projection(m, h2, `${prefix}.mlp.gate_proj`);
+    const up = projection(m, h2, `${prefix}.mlp.up_proj`);
+    x = add(x, projection(m, mul(silu(gate), up), `${prefix}.mlp.down_proj`));
+  }
+  return { hidden: x, keys, values };
+}
+
+/** Final RMSNorm and LM head (tied to the embeddings when the config says so): [..., D] → [..., V]. */
+export function lmHead(m: BoundModel, hidden: Value): Value {
+  const normed = rmsNorm(hidden, m.weight("model.norm.weight"), m.config.rmsNormEps);
+  const head = m.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  return matmul(normed, transpose(m.weight(head)));
+}
+
+/** Scaled dot-product attention scores q·kᵀ/√dh. */
+export function scores(q: Value, k: Value, headDim: number): Value {
+  return mul(matmul(q, transpose(k, swapLast2(k.rank))), 1 / Math.sqrt(headDim));
+}
+
+/** Softmax over keys after adding a bias, then the weighted sum of values. */
+export function attend(s: Value, bias: Value, v: Value): Value {
+  return matmul(softmax(add(s, bias), -1), v);
+}
+
+export function swapLast2(rank: number): number[] {
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+  return perm;
+}

@@ -1,0 +1,117 @@
+// Binds a model's weights (and LoRA factors) into a graph: as constants (frozen, embedded once)
+// or as inputs (fed each run; the trainable ones get gradients).
+
+import type { Graph, Value } from "../../graph/index.js";
+import type { LmConfig } from "../config.js";
+import type { LoraWeights } from "../peft.js";
+import type { Weights } from "../weights.js";
+
+export type FloatDType = "float32" | "float64";
+
+/** What is trained: nothing, the LoRA factors only, or every weight. */
+export type Trainable = "none" | "lora" | "full";
+
+export interface LoraBinding {
+  weights: LoraWeights;
+  /** Multiplier of B·A (alpha/r, or alpha/√r with rsLoRA). */
+  scaling: number;
+}
+
+export interface BindOptions {
+  /** float64 exists for gradient checks; models run in float32. */
+  dtype?: FloatDType;
+  trainable?: Trainable;
+  /** Frozen tensors as graph constants (default) or as inputs fed at every run. */
+  frozenAs?: "constant" | "input";
+  /** Adapters to apply; leave out for the base model (the LoRA reference). */
+  lora?: LoraBinding;
+}
+
+/** A model's tensors as graph Values, plus what must be fed to run the graph. */
+export interface BoundModel {
+  readonly graph: Graph;
+  readonly config: LmConfig;
+  readonly dtype: FloatDType;
+  /** An HF-named weight, e.g. `model.layers.0.self_attn.q_proj.weight` ([out, in]). */
+  weight(name: string): Value;
+  has(name: string): boolean;
+  /** LoRA factors of a module (`model.layers.0.self_attn.q_proj`), if adapted. */
+  lora(module: string): { A: Value; B: Value; scaling: number } | undefined;
+  /** Feed name → Value of every trainable tensor (what `grad` is taken with respect to). */
+  readonly trainable: ReadonlyMap<string, Value>;
+  /** Feeds for every tensor bound as an input. */
+  readonly feeds: Record<string, Float32Array | Float64Array>;
+}
+
+/** Feed names of a module's LoRA factors. */
+export function loraFeedNames(module: string): { A: string; B: string } {
+  return { A: `${module}.lora_A`, B: `${module}.lora_B` };
+}
+
+function toDtype(data: Float32Array, dtype: FloatDType): Float32Array | Float64Array {
+  return dtype === "float32" ? data : Float64Array.from(data);
+}
+
+/** Binds weights and adapters into `graph` according to the options. */
+export function bindModel(
+  graph: Graph,
+  config: LmConfig,
+  weights: Weights,
+  options: BindOptions = {},
+): BoundModel {
+  const dtype = options.dtype ?? "float32";
+  const trainable = options.trainable ?? "none";
+  const frozenAs = options.frozenAs ?? "constant";
+  if (trainable === "lora" && !options.lora) {
+    throw new Error("bindModel: trainable 'lora' needs LoRA factors (options.lora)");
+  }
+  const values = new Map<string, Value>();
+  const trainables = new Map<string, Value>();
+  const feeds: Record<string, Float32Array | Float64Array> = {};
+
+  const bind = (name: string, shape: number[], data: Float32Array, train: boolean): Value => {
+    const cached = values.get(name);
+    if (cached) return cached;
+    let v: Value;
+    if (train || frozenAs === "input") {
+      v = graph.input(name, dtype, shape);
+      feeds[name] = toDtype(data, dtype);
+      if (train) trainables.set(name, v);
+    } else {
+      v = graph.initializer(name, toDtype(data, dtype), shape);
+    }
+    values.set(name, v);
+    return v;
+  };
+
+  const loraValues = new Map<string, { A: Value; B: Value; scaling: number }>();
+  return {
+    graph,
+    config,
+    dtype,
+    weight(name) {
+      const t = weights.get(name);
+      if (!t) throw new Error(`model weight "${name}" is missing`);
+      return bind(name, t.shape, t.data, trainable === "full");
+    },
+    has: (name) => weights.has(name),
+    lora(module) {
+      const pair = options.lora?.weights.get(module);
+      if (!pair) return undefined;
+      let bound = loraValues.get(module);
+      if (!bound) {
+        const names = loraFeedNames(module);
+        const train = trainable === "lora";
+        bound = {
+          A: bind(names.A, pair.A.shape, pair.A.data, train),
+          B: bind(names.B, pair.B.shape, pair.B.data, train),
+          scaling: options.lora!.scaling,
+        };
+        loraValues.set(module, bound);
+      }
+      return bound;
+    },
+    trainable: trainables,
+    feeds,
+  };
+}
