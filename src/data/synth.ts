@@ -240,8 +240,9 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
   const interactions: { user: number; item: number; rating: number; time: number }[] = [];
   for (let u = 0; u < o.users; u++) {
     const ur = new Rng(deriveSeed(o.seed, "user", u));
+    // At most 60% of the catalog, so 20-item candidate lists of unseen items remain possible.
     const len = Math.min(
-      o.items - 1,
+      Math.max(o.minLength, Math.floor(0.6 * o.items)),
       Math.max(
         o.minLength,
         Math.round(Math.exp(Math.log(o.meanLength) - 0.125 + 0.5 * ur.normal())),

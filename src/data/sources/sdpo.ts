@@ -20,27 +20,30 @@ export function domainFromName(name: string): Domain {
 
 /**
  * Splits S-DPO's "a::b::c" history. Titles may themselves contain "::" (":wumpscut:"), so when a
- * plain split yields unknown titles, the split points are chosen to leave the fewest unknown parts.
+ * plain split yields unknown titles, the split points are chosen to give the most known titles.
  */
 export function splitHistory(text: string, known: ReadonlySet<string>): string[] {
   const plain = text.split("::");
   if (plain.every((t) => known.has(t))) return plain;
   const seps: number[] = [];
   for (let j = text.indexOf("::"); j >= 0; j = text.indexOf("::", j + 1)) seps.push(j);
-  // Fewest unknown parts wins; ties go to the earliest split point (the plain split).
-  const memo = new Map<number, { parts: string[]; cost: number }>();
-  const solve = (i: number): { parts: string[]; cost: number } => {
+  // Most known parts wins; ties go to more parts (the plain split keeps unknown titles apart).
+  type Best = { parts: string[]; known: number };
+  const better = (x: Best, y: Best) =>
+    x.known !== y.known ? x.known > y.known : x.parts.length > y.parts.length;
+  const memo = new Map<number, Best>();
+  const solve = (i: number): Best => {
     const hit = memo.get(i);
     if (hit) return hit;
     const last = text.slice(i);
-    let best = { parts: [last], cost: known.has(last) ? 0 : 1 };
+    let best: Best = { parts: [last], known: known.has(last) ? 1 : 0 };
     for (let k = seps.length - 1; k >= 0; k--) {
       const j = seps[k];
       if (j < i) break;
       const part = text.slice(i, j);
       const rest = solve(j + 2);
-      const cost = (known.has(part) ? 0 : 1) + rest.cost;
-      if (cost <= best.cost) best = { parts: [part, ...rest.parts], cost };
+      const cand = { parts: [part, ...rest.parts], known: (known.has(part) ? 1 : 0) + rest.known };
+      if (!better(best, cand)) best = cand;
     }
     memo.set(i, best);
     return best;
