@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { createRng } from "../../src/io/rng.js";
 import { saveBpeTokenizer } from "../../src/model/bpe-files.js";
 import {
@@ -11,6 +12,7 @@ import {
   WordCounter,
 } from "../../src/model/bpe-trainer.js";
 import { BYTE_TO_CHAR, preTokenize, toByteLevel } from "../../src/model/byte-level.js";
+import { corpusLines } from "../../src/model/corpus.js";
 import { LmTokenizer } from "../../src/model/tokenizer.js";
 import { trainTokenizer } from "../../src/model/train-tokenizer.js";
 import { tempDir } from "../io/helpers.js";
@@ -244,4 +246,54 @@ test("a directory of .txt files is a corpus; vocab smaller than the base alphabe
   );
   await saveBpeTokenizer(join(dir, "t3"), bpe);
   await assert.rejects(saveBpeTokenizer(join(dir, "t3"), bpe), /already exists and is not empty/);
+});
+
+test("merges equal those of HF tokenizers' own (Rust) BpeTrainer on the same corpus", async () => {
+  // bpe-hf-merges.json was produced once by the Rust trainer (BpeTrainer defaults: no special
+  // tokens, min_frequency 0; ByteLevel pre-tokenizer) through its Node bindings, outside the project.
+  const corpusPath = fileURLToPath(new URL("./fixtures/bpe-corpus.txt", import.meta.url));
+  const reference = JSON.parse(
+    await readFile(
+      fileURLToPath(new URL("./fixtures/bpe-hf-merges.json", import.meta.url)),
+      "utf8",
+    ),
+  );
+  const counter = new WordCounter([]);
+  for await (const line of corpusLines(corpusPath)) counter.add(line);
+  const bpe = trainBpeFromCounts(byteLevelCounts(counter.counts), {
+    vocabSize: 256 + reference.total_merges + 10,
+    minFrequency: 0,
+    specialTokens: [],
+  });
+  assert.equal(reference.merges.length, reference.total_merges);
+  assert.deepEqual(
+    bpe.merges.map(([a, b]) => `${a} ${b}`),
+    reference.merges,
+  );
+});
+
+test("HF tokenizers (Rust) reads our tokenizer.json exactly as @huggingface/tokenizers does", async (t) => {
+  // bpe-hf-encodings.json: ids the Rust library gave for this very tokenizer (trained below,
+  // deterministically), recorded once outside the project.
+  const dir = await tempDir(t);
+  const corpusPath = fileURLToPath(new URL("./fixtures/bpe-corpus.txt", import.meta.url));
+  const reference = JSON.parse(
+    await readFile(
+      fileURLToPath(new URL("./fixtures/bpe-hf-encodings.json", import.meta.url)),
+      "utf8",
+    ),
+  );
+  await trainTokenizer(corpusPath, join(dir, "tok"), { vocabSize: 400 });
+  const tok = await LmTokenizer.load(join(dir, "tok"));
+  for (const c of reference.cases as {
+    text: string;
+    plain: number[];
+    special: number[];
+    decoded: string;
+  }[]) {
+    assert.deepEqual(tok.encode(c.text), c.plain, c.text);
+    assert.deepEqual(tok.encode(c.text, { addSpecialTokens: true }), c.special, c.text);
+    assert.equal(c.decoded, c.text);
+    assert.equal(tok.decode(c.plain), c.text);
+  }
 });
