@@ -1,56 +1,100 @@
+// LoRA on the model graph: B = 0 reproduces the base exactly, unmerged equals merged, and a
+// saved PEFT adapter loads back into a LanguageModel with the same outputs.
+
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { initWeights } from "../../src/model/init.js";
-import { initLoraWeights, loraModules, mergeLora, targetModulesOf } from "../../src/model/lora.js";
-import { microConfig } from "./fixtures.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { saveCheckpoint } from "../../src/model/checkpoint.js";
+import { LanguageModel } from "../../src/model/lm.js";
+import { initLoraWeights, mergeLora } from "../../src/model/lora.js";
+import { PROJECTIONS } from "../../src/model/names.js";
+import { type LoraAdapterConfig, saveLoraAdapter } from "../../src/model/peft.js";
+import { testRuntime, tinyConfig, tinyWeights } from "./tiny.js";
 
-test("LoRA modules, PEFT-style init (B = 0, A within ±1/√in), seeded", () => {
-  const config = microConfig();
-  const mods = loraModules(config, ["q_proj", "down_proj"]);
-  assert.deepEqual(
-    [...mods.entries()],
-    [
-      ["model.layers.0.self_attn.q_proj", [16, 16]],
-      ["model.layers.0.mlp.down_proj", [16, 24]],
-      ["model.layers.1.self_attn.q_proj", [16, 16]],
-      ["model.layers.1.mlp.down_proj", [16, 24]],
-    ],
-  );
-  const lora = initLoraWeights(config, ["q_proj", "down_proj"], 4, 1);
-  const down = lora.get("model.layers.1.mlp.down_proj")!;
-  assert.deepEqual(down.A.shape, [4, 24]);
-  assert.deepEqual(down.B.shape, [16, 4]);
-  assert.ok(down.B.data.every((v) => v === 0));
-  assert.ok(down.A.data.every((v) => Math.abs(v) <= 1 / Math.sqrt(24)));
-  assert.ok(down.A.data.some((v) => v !== 0));
-  assert.deepEqual(
-    initLoraWeights(config, ["q_proj", "down_proj"], 4, 1).get("model.layers.0.self_attn.q_proj"),
-    lora.get("model.layers.0.self_attn.q_proj"),
-  );
-  assert.deepEqual(targetModulesOf(lora), ["down_proj", "q_proj"]);
-  assert.throws(() => loraModules(config, ["x_proj" as "q_proj"]), /unknown LoRA target "x_proj"/);
-});
+const config = tinyConfig({ modelType: "qwen2", qkvBias: true, tieWordEmbeddings: false });
+const base = tinyWeights(config, 8);
+const adapterConfig: LoraAdapterConfig = {
+  r: 4,
+  loraAlpha: 8,
+  loraDropout: 0,
+  targetModules: [...PROJECTIONS],
+  baseModelNameOrPath: null,
+  useRslora: false,
+  extra: {},
+};
+const ids = [3, 14, 15, 9, 26, 5];
 
-test("mergeLora adds scaling·B·A (hand-worked 2×3 case) and leaves the inputs alone", () => {
-  const config = microConfig();
-  const base = initWeights(config, 1);
-  const name = "model.layers.0.self_attn.q_proj";
-  const w = base.get(`${name}.weight`)!;
-  const A = { shape: [1, 16], data: new Float32Array(16).fill(0) };
-  A.data[2] = 3;
-  const B = { shape: [16, 1], data: new Float32Array(16).fill(0) };
-  B.data[5] = 0.5;
-  const merged = mergeLora(base, new Map([[name, { A, B }]]), {
-    r: 1,
-    loraAlpha: 2,
-    useRslora: false,
-  });
-  const m = merged.get(`${name}.weight`)!;
-  // Only W[5][2] changes, by scaling (2/1) · 0.5 · 3 = 3.
-  for (let i = 0; i < m.data.length; i++) {
-    const expected = i === 5 * 16 + 2 ? Math.fround(w.data[i] + 3) : w.data[i];
-    assert.equal(m.data[i], expected, String(i));
+function randomizeB(weights: ReturnType<typeof initLoraWeights>): void {
+  let s = 99;
+  for (const pair of weights.values()) {
+    for (let i = 0; i < pair.B.data.length; i++) {
+      s = (s * 48271) % 2147483647;
+      pair.B.data[i] = (s / 2147483647 - 0.5) * 0.2;
+    }
   }
-  assert.notEqual(base.get(`${name}.weight`)!.data[5 * 16 + 2], m.data[5 * 16 + 2]);
-  assert.equal(merged.get("model.norm.weight"), base.get("model.norm.weight"));
+}
+
+describe("LoRA", () => {
+  let dir: string | undefined;
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("B = 0 (PEFT's initialization) gives exactly the base logits", async () => {
+    const lora = initLoraWeights(config, PROJECTIONS, 4, 1);
+    const plain = await new LanguageModel(config, base, { runtime: testRuntime }).logits(ids);
+    const adapted = await new LanguageModel(config, base, {
+      runtime: testRuntime,
+      adapter: { weights: lora, config: adapterConfig },
+    }).logits(ids);
+    assert.deepEqual([...(adapted.data as Float32Array)], [...(plain.data as Float32Array)]);
+  });
+
+  it("unmerged equals merged to 1e-5, and differs from the base", async () => {
+    const lora = initLoraWeights(config, PROJECTIONS, 4, 2);
+    randomizeB(lora);
+    const unmerged = await new LanguageModel(config, base, {
+      runtime: testRuntime,
+      adapter: { weights: lora, config: adapterConfig },
+    }).logits(ids);
+    const merged = await new LanguageModel(config, mergeLora(base, lora, adapterConfig), {
+      runtime: testRuntime,
+    }).logits(ids);
+    const plain = await new LanguageModel(config, base, { runtime: testRuntime }).logits(ids);
+    const a = unmerged.data as Float32Array;
+    const b = merged.data as Float32Array;
+    const p = plain.data as Float32Array;
+    let maxDiff = 0;
+    let maxEffect = 0;
+    for (let i = 0; i < a.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      maxEffect = Math.max(maxEffect, Math.abs(a[i] - p[i]));
+    }
+    assert.ok(maxDiff < 1e-5, `merged vs unmerged differ by ${maxDiff}`);
+    assert.ok(maxEffect > 1e-2, `the adapter changes the logits (by ${maxEffect})`);
+  });
+
+  it("model directory + PEFT adapter saved and loaded give the same scores", async () => {
+    const lora = initLoraWeights(config, ["q_proj", "v_proj", "down_proj"], 4, 3);
+    randomizeB(lora);
+    const config2 = { ...adapterConfig, targetModules: ["q_proj", "v_proj", "down_proj"] };
+    const inMemory = new LanguageModel(config, base, {
+      runtime: testRuntime,
+      adapter: { weights: lora, config: config2 },
+    });
+    dir = await mkdtemp(join(tmpdir(), "prefrec-lora-"));
+    await saveCheckpoint(join(dir, "model"), { config, weights: base });
+    await saveLoraAdapter(join(dir, "adapter"), config2, lora);
+    const loaded = await LanguageModel.load(join(dir, "model"), {
+      adapter: join(dir, "adapter"),
+      runtime: testRuntime,
+    });
+    const prompts = [[4, 5, 6], [7]];
+    const completions = [[[8, 9], [10]], [[11, 12, 13]]];
+    const expected = await inMemory.score(prompts, completions);
+    const got = await loaded.score(prompts, completions);
+    assert.deepEqual(got, expected);
+  });
 });
