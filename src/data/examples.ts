@@ -122,7 +122,8 @@ export class ExampleBuilder {
         cands.push(ref(f.item, observedSignal(f.rating, k + 1, o.signals)));
       }
       const need = o.numCandidates - cands.length;
-      const free = titles.length - new Set([...u.exclude, ...chosen]).size;
+      let free = titles.length - u.exclude.size;
+      for (const c of chosen) if (!u.exclude.has(c)) free--;
       if (free < need)
         throw new DataError(
           `catalog too small: user ${u.user || u.key} leaves ${free} items they have not interacted with, ${need} random candidates needed; lower --candidates`,

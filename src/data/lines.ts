@@ -117,10 +117,11 @@ export class LineWriter {
   }
 
   /** Appends one line (a newline is added); flushes every few megabytes. */
-  async write(line: string): Promise<void> {
+  write(line: string): Promise<void> | undefined {
     this.parts.push(line, "\n");
     this.size += line.length + 1;
-    if (this.size > 4 << 20) await this.flush();
+    if (this.size > 4 << 20) return this.flush();
+    return undefined;
   }
 
   private async flush(): Promise<void> {
