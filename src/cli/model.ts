@@ -1,5 +1,5 @@
-// `prefrec model …`: create and inspect LLaMA-family model directories. Each subcommand is one
-// register function below; add new ones (logits, score, generate) the same way.
+// `prefrec model …`: create and inspect LLaMA-family model directories (running them is in
+// model-run.ts). Each subcommand is one register function.
 import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import { assertDirWritable, DirectoryNotEmptyError } from "../io/atomic.js";
 import { SafetensorsError } from "../io/safetensors.js";
@@ -12,6 +12,7 @@ import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../mo
 import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { CliError } from "./errors.js";
+import { registerModelRun } from "./model-run.js";
 
 /** Turns the model layer's input errors (which name the file and tensor/field) into CLI errors. */
 export function modelCliError(error: unknown): unknown {
@@ -54,6 +55,7 @@ export function registerModel(program: CommandUnknownOpts): void {
     .description("Create and inspect LLaMA-family model directories");
   registerInit(model);
   registerInfo(model);
+  registerModelRun(model);
 }
 
 function registerInit(group: CommandUnknownOpts): void {

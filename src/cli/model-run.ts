@@ -1,0 +1,165 @@
+// `prefrec model logits|score|generate`: run a model directory (+ optional PEFT adapter).
+// The JSON outputs are a stable interface used by other tools; keep their shapes.
+
+import { readFile } from "node:fs/promises";
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Runtime } from "../graph/index.js";
+import { LanguageModel } from "../model/lm.js";
+import { LmTokenizer } from "../model/tokenizer.js";
+import { CliError } from "./errors.js";
+import { modelCliError, parseInteger } from "./model.js";
+
+function parseIds(value: string): number[] {
+  const ids = value.split(",").map((s) => Number(s.trim()));
+  if (ids.length === 0 || ids.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+    throw new InvalidArgumentError(`expected comma-separated token ids, got "${value}"`);
+  }
+  return ids;
+}
+
+function parseProvider(value: string): "cpu" | "cuda" {
+  if (value !== "cpu" && value !== "cuda") throw new InvalidArgumentError("expected cpu or cuda");
+  return value;
+}
+
+async function openModel(dir: string, adapter: string | undefined, provider: "cpu" | "cuda") {
+  return LanguageModel.load(dir, { adapter, runtime: new Runtime({ provider }) });
+}
+
+function checkIds(model: LanguageModel, ids: readonly number[], what: string): void {
+  const bad = ids.find((id) => id >= model.config.vocabSize);
+  if (bad !== undefined) {
+    throw new CliError(
+      `${what}: token id ${bad} is outside the vocabulary (size ${model.config.vocabSize})`,
+    );
+  }
+}
+
+/** Registers `logits`, `score` and `generate` under `prefrec model`. */
+export function registerModelRun(group: CommandUnknownOpts): void {
+  group
+    .command("logits")
+    .description("Print the logits [T, V] of a token sequence (needs no tokenizer with --ids)")
+    .argument("<dir>", "model directory")
+    .option("--ids <list>", "comma-separated token ids", parseIds)
+    .option("--text <text>", "text to tokenize with the directory's tokenizer (instead of --ids)")
+    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .option("--provider <name>", "execution provider: cpu or cuda", parseProvider, "cpu" as const)
+    .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
+    .action(async (dir, opts) => {
+      try {
+        if ((opts.ids === undefined) === (opts.text === undefined)) {
+          throw new CliError("give exactly one of --ids or --text");
+        }
+        const model = await openModel(dir, opts.adapter, opts.provider);
+        const ids =
+          opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
+        checkIds(model, ids, "--ids");
+        const { data, shape } = await model.logits(ids);
+        const [T, V] = shape;
+        const rows = Array.from({ length: T }, (_, t) =>
+          Array.from((data as Float32Array).subarray(t * V, (t + 1) * V)),
+        );
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ shape: [T, V], logits: rows })}\n`);
+        } else {
+          rows.forEach((row, t) => {
+            const top = row
+              .map((v, id) => [id, v] as const)
+              .sort((a, b) => b[1] - a[1])
+              .slice(0, 5)
+              .map(([id, v]) => `${id}:${v.toFixed(3)}`);
+            process.stdout.write(`${t}\ttoken ${ids[t]}\ttop ${top.join(" ")}\n`);
+          });
+        }
+      } catch (error) {
+        throw modelCliError(error);
+      }
+    });
+
+  group
+    .command("score")
+    .description("Summed log-prob of each completion given the prompt (prompt run once for all)")
+    .argument("<dir>", "model directory (with its tokenizer)")
+    .requiredOption("--prompt <text>", "prompt text (encoded with the tokenizer's special tokens)")
+    .requiredOption("--completion <text...>", "one or more completions")
+    .option(
+      "--no-eos",
+      "do not append EOS to each completion (appended by default, as in training)",
+    )
+    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .option("--provider <name>", "execution provider: cpu or cuda", parseProvider, "cpu" as const)
+    .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
+    .action(async (dir, opts) => {
+      try {
+        const model = await openModel(dir, opts.adapter, opts.provider);
+        const tokenizer = await LmTokenizer.load(dir);
+        const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
+        const eos = model.config.eosTokenIds[0];
+        const completions = opts.completion.map((text) => [
+          ...tokenizer.encode(text),
+          ...(opts.eos && eos !== undefined ? [eos] : []),
+        ]);
+        const result = await model.score([prompt], [completions]);
+        const rows = opts.completion.map((text, k) => ({
+          text,
+          logp: result.logpSum[0][k],
+          tokens: result.tokenCount[0][k],
+          mean_logp:
+            result.tokenCount[0][k] > 0 ? result.logpSum[0][k] / result.tokenCount[0][k] : 0,
+        }));
+        if (opts.json) process.stdout.write(`${JSON.stringify({ completions: rows })}\n`);
+        else
+          for (const r of rows)
+            process.stdout.write(`${r.logp.toFixed(4)}\t${r.tokens}\t${r.text}\n`);
+      } catch (error) {
+        throw modelCliError(error);
+      }
+    });
+
+  group
+    .command("generate")
+    .description(
+      "Greedy generation (KV cache); with --candidates-file, constrained to one candidate",
+    )
+    .argument("<dir>", "model directory (with its tokenizer)")
+    .requiredOption("--prompt <text>", "prompt text (encoded with the tokenizer's special tokens)")
+    .option(
+      "--candidates-file <file>",
+      "allowed answers, one per line: the output is exactly one of them",
+    )
+    .option("--max-new-tokens <n>", "token limit for free generation", parseInteger, 20)
+    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .option("--provider <name>", "execution provider: cpu or cuda", parseProvider, "cpu" as const)
+    .option("--json", 'print {"text","tokens","stop","candidate"}')
+    .action(async (dir, opts) => {
+      try {
+        const model = await openModel(dir, opts.adapter, opts.provider);
+        const tokenizer = await LmTokenizer.load(dir);
+        const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
+        let candidates: string[] | undefined;
+        if (opts.candidatesFile) {
+          candidates = (await readFile(opts.candidatesFile, "utf8"))
+            .split(/\r?\n/)
+            .filter((l) => l.trim() !== "");
+          if (candidates.length === 0)
+            throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
+        }
+        const [g] = await model.generate([prompt], {
+          maxNewTokens: opts.maxNewTokens,
+          candidates: candidates ? [candidates.map((c) => tokenizer.encode(c))] : undefined,
+        });
+        const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true });
+        const candidate = g.candidate === undefined ? null : candidates![g.candidate];
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify({ text, tokens: g.tokens, stop: g.stop, candidate })}\n`,
+          );
+        } else {
+          process.stdout.write(`${text}\n`);
+        }
+      } catch (error) {
+        throw modelCliError(error);
+      }
+    });
+}
