@@ -3,23 +3,32 @@
 // sequence for every candidate, full logits, as the published S-DPO code does). One JSON line.
 
 import { Runtime, type Tensor } from "../src/graph/index.js";
+import { createRng } from "../src/io/rng.js";
 import { packSequences } from "../src/model/batch.js";
 import { forwardProgram } from "../src/model/graph/programs.js";
 import { initWeights } from "../src/model/init.js";
 import { LanguageModel } from "../src/model/lm.js";
 import { presetConfig } from "../src/model/presets.js";
-import { createRng } from "../src/io/rng.js";
 
 const PROMPTS = 64;
 const NAIVE_PROMPTS = Number(process.env.NAIVE_PROMPTS ?? 8);
 const CANDIDATES = 20;
-const config = presetConfig("small", { vocabSize: 8192, bosTokenId: 1, eosTokenIds: [2], padTokenId: 0 });
+const config = presetConfig("small", {
+  vocabSize: 8192,
+  bosTokenId: 1,
+  eosTokenIds: [2],
+  padTokenId: 0,
+});
 const weights = initWeights(config, 1);
 const rng = createRng(7);
 const token = () => 3 + Math.floor(rng.uniform() * (config.vocabSize - 3));
-const prompts = Array.from({ length: PROMPTS }, () => Array.from({ length: 240 + Math.floor(rng.uniform() * 32) }, token));
+const prompts = Array.from({ length: PROMPTS }, () =>
+  Array.from({ length: 240 + Math.floor(rng.uniform() * 32) }, token),
+);
 const completions = prompts.map(() =>
-  Array.from({ length: CANDIDATES }, () => Array.from({ length: 6 + Math.floor(rng.uniform() * 5) }, token)),
+  Array.from({ length: CANDIDATES }, () =>
+    Array.from({ length: 6 + Math.floor(rng.uniform() * 5) }, token),
+  ),
 );
 const runtime = new Runtime();
 
@@ -39,7 +48,12 @@ async function naive(): Promise<{ perSecond: number; sums: number[][] }> {
   const scorePrompt = async (b: number) => {
     const sequences = completions[b].map((c) => [...prompts[b], ...c]);
     const packed = packSequences(sequences, "right", 0);
-    const out = await compiled.run({ ...program.model.feeds, ids: packed.ids, positions: packed.positions, mask: packed.mask } as Record<string, Tensor>);
+    const out = await compiled.run({
+      ...program.model.feeds,
+      ids: packed.ids,
+      positions: packed.positions,
+      mask: packed.mask,
+    } as Record<string, Tensor>);
     const T = packed.ids.shape[1];
     const logits = out.logits.data as Float32Array;
     return completions[b].map((c, n) => {
@@ -64,7 +78,11 @@ async function naive(): Promise<{ perSecond: number; sums: number[][] }> {
 const s = await shared();
 const n = await naive();
 let maxDiff = 0;
-n.sums.forEach((row, b) => row.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - s.sums[b][k])))));
+n.sums.forEach((row, b) => {
+  row.forEach((v, k) => {
+    maxDiff = Math.max(maxDiff, Math.abs(v - s.sums[b][k]));
+  });
+});
 console.log(
   JSON.stringify({
     shared_prompts_per_s: Number(s.perSecond.toFixed(2)),

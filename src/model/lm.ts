@@ -229,7 +229,7 @@ export class LanguageModel {
       return token;
     };
 
-    prompts.forEach((_, b) => settleForced(b));
+    for (let b = 0; b < B; b++) settleForced(b);
     if (done.every(Boolean) || (!candidates && options.maxNewTokens <= 0)) return results;
 
     // Prefill: left padding puts every prompt's last token at T−1.
