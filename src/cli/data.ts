@@ -249,7 +249,10 @@ export function registerData(program: Command): void {
           negativeRating: o.negativeRating,
           negativePosition: o.negativePosition,
           implicitRating: o.implicitRating,
-          columns: { user: o.user, item: o.item, rating: o.rating, time: o.time },
+          columns:
+            o.source === "csv"
+              ? { user: o.user, item: o.item, rating: o.rating, time: o.time }
+              : undefined,
           titleFile: o.titleFile,
           metaFile: o.meta,
           skipBad: o.skipBad,
