@@ -1,10 +1,15 @@
-// `prefrec model logits|score|generate`: run a model directory (+ optional PEFT adapter).
+// `prefrec model logits|score|generate|merge`: run a model directory (+ optional PEFT adapter).
 // The JSON outputs are a stable interface used by other tools; keep their shapes.
 
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import { Runtime } from "../graph/index.js";
+import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
+import { mergeLora } from "../model/lora.js";
+import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
 import { LmTokenizer } from "../model/tokenizer.js";
 import { CliError } from "./errors.js";
 import { modelCliError, parseInteger } from "./model.js";
@@ -158,6 +163,34 @@ export function registerModelRun(group: CommandUnknownOpts): void {
         } else {
           process.stdout.write(`${text}\n`);
         }
+      } catch (error) {
+        throw modelCliError(error);
+      }
+    });
+}
+
+/** Registers `merge`: writes base + scaling·B·A as a plain model directory. */
+export function registerModelMerge(group: CommandUnknownOpts): void {
+  group
+    .command("merge")
+    .description("Merge a PEFT LoRA adapter into its base model and write a plain model directory")
+    .argument("<dir>", "base model directory")
+    .requiredOption("--adapter <dir>", "PEFT LoRA adapter directory")
+    .requiredOption("--out <dir>", "output model directory (written atomically)")
+    .option("--force", "replace a non-empty output directory", false)
+    .action(async (dir, opts) => {
+      try {
+        const { config, weights } = await loadCheckpoint(dir);
+        const adapter = await loadLoraAdapter(opts.adapter);
+        validateLoraForModel(adapter.weights, config, opts.adapter);
+        const merged = mergeLora(weights, adapter.weights, adapter.config);
+        const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
+        await saveCheckpoint(
+          opts.out,
+          { config, weights: merged },
+          { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
+        );
+        process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
       } catch (error) {
         throw modelCliError(error);
       }

@@ -12,7 +12,7 @@ import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../mo
 import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { CliError } from "./errors.js";
-import { registerModelRun } from "./model-run.js";
+import { registerModelMerge, registerModelRun } from "./model-run.js";
 
 /** Turns the model layer's input errors (which name the file and tensor/field) into CLI errors. */
 export function modelCliError(error: unknown): unknown {
@@ -56,6 +56,7 @@ export function registerModel(program: CommandUnknownOpts): void {
   registerInit(model);
   registerInfo(model);
   registerModelRun(model);
+  registerModelMerge(model);
 }
 
 function registerInit(group: CommandUnknownOpts): void {

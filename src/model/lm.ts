@@ -95,9 +95,16 @@ export class LanguageModel {
   }
 
   private bindOptions(): BindOptions {
-    return this.adapter
-      ? { lora: { weights: this.adapter.weights, scaling: loraScaling(this.adapter.config) } }
-      : {};
+    // On CPU, feeding weights costs nothing measurable (ONNX Runtime reads the arrays in place)
+    // and keeps models of any size clear of protobuf's 2 GiB limit; on CUDA, constants stay on
+    // the device instead of being copied at every run.
+    let bytes = 0;
+    for (const t of this.weights.values()) bytes += t.data.byteLength;
+    const frozenAs = this.runtime.provider === "cuda" && bytes < 1.5 * 2 ** 30 ? "constant" : "input";
+    const lora = this.adapter
+      ? { weights: this.adapter.weights, scaling: loraScaling(this.adapter.config) }
+      : undefined;
+    return { frozenAs, lora };
   }
 
   private program(key: string, build: () => Program): Promise<Compiled> {

@@ -98,3 +98,40 @@ describe("LoRA", () => {
     assert.deepEqual(got, expected);
   });
 });
+
+describe("prefrec model merge", () => {
+  it("writes a model whose logits equal the base with the adapter applied", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const run = promisify(execFile);
+    const work = await mkdtemp(join(tmpdir(), "prefrec-merge-"));
+    try {
+      const lora = initLoraWeights(config, ["k_proj", "up_proj"], 2, 6);
+      randomizeB(lora);
+      const cfg = { ...adapterConfig, r: 2, targetModules: ["k_proj", "up_proj"] };
+      await saveCheckpoint(join(work, "base"), { config, weights: base });
+      await saveLoraAdapter(join(work, "adapter"), cfg, lora);
+      const bin = join(import.meta.dirname, "..", "..", "bin", "prefrec.js");
+      await run(process.execPath, [
+        bin,
+        "model",
+        "merge",
+        join(work, "base"),
+        "--adapter",
+        join(work, "adapter"),
+        "--out",
+        join(work, "merged"),
+      ]);
+      const merged = await LanguageModel.load(join(work, "merged"), { runtime: testRuntime });
+      const adapted = new LanguageModel(config, base, {
+        runtime: testRuntime,
+        adapter: { weights: lora, config: cfg },
+      });
+      const a = (await merged.logits(ids)).data as Float32Array;
+      const b = (await adapted.logits(ids)).data as Float32Array;
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});
