@@ -156,6 +156,15 @@ export async function downloadDataset(
     );
   if (name === "amazon" && !opts.category)
     throw new DataError("amazon needs --category (e.g. Books, Video_Games, Movies_and_TV)");
+  return downloadSpec(spec, dir, opts);
+}
+
+/** Downloads the files of one spec into `dir/<spec.name>` (see downloadDataset). */
+export async function downloadSpec(
+  spec: DownloadSpec,
+  dir: string,
+  opts: { quiet?: boolean; timeoutMs?: number } = {},
+): Promise<{ dir: string; files: string[] }> {
   const target = join(dir, spec.name);
   const quiet = opts.quiet ?? false;
   const timeoutMs = opts.timeoutMs ?? 20000;
