@@ -174,6 +174,11 @@ export function registerData(program: Command): void {
         .choices(["next", "max-phi"] as const)
         .default("next" as const),
     )
+    .option(
+      "--min-target-rating <r>",
+      "RecPO: keep only examples whose target is rated at least r",
+      float("--min-target-rating"),
+    )
     .option("--max-train <n>", "cap on train examples (seeded subsample)", int("--max-train"))
     .option("--max-valid <n>", "cap on valid examples", int("--max-valid"))
     .option("--max-test <n>", "cap on test examples", int("--max-test"))
@@ -239,6 +244,7 @@ export function registerData(program: Command): void {
           candidateSampler: o.candidateSampler,
           followCandidates: o.followCandidates,
           chosen: o.chosen,
+          minTargetRating: o.minTargetRating,
           maxTrain: o.maxTrain,
           maxValid: o.maxValid,
           maxTest: o.maxTest,

@@ -19,7 +19,7 @@ import {
 import { type FilterStep, filterAndOrder, naturalCompare } from "./filter.js";
 import { LineWriter, sha256File, writeDirAtomically, writeFileAtomically } from "./lines.js";
 import type { Loaded, LoadOptions } from "./log.js";
-import { startProgress } from "./progress.js";
+import { note, startProgress } from "./progress.js";
 import { builtinTemplatePath, DEFAULT_PROMPT_STYLE, loadTemplates } from "./prompts.js";
 import { DEFAULT_SIGNALS } from "./signals.js";
 import { loadSource } from "./sources/index.js";
@@ -51,6 +51,8 @@ export interface PrepareOptions {
   candidateSampler?: CandidateSampler;
   followCandidates: number;
   chosen: "next" | "max-phi";
+  /** RecPO: keep only examples whose target is rated at least this (examples, not interactions). */
+  minTargetRating?: number;
   maxTrain?: number;
   maxValid?: number;
   maxTest?: number;
@@ -152,8 +154,16 @@ export async function prepareDataset(
     domain: o.domain,
     quiet: o.quiet,
   };
-  if (!o.quiet) process.stderr.write(`loading ${o.source} from ${o.path}\n`);
+  const started = performance.now();
+  const say = (m: string) =>
+    note(`${m} (${((performance.now() - started) / 1000).toFixed(1)} s)`, o.quiet);
+  say(`loading ${o.source} from ${o.path}`);
   const loaded = await loadSource(o.source, loadOpts);
+  say(
+    loaded.kind === "log"
+      ? `loaded ${loaded.log.length} interactions, ${loaded.log.userIds.length} users, ${loaded.log.itemIds.length} items`
+      : `loaded ${loaded.splits.train.length + loaded.splits.valid.length + loaded.splits.test.length} ready-made examples, ${loaded.items.length} items`,
+  );
   const domain = o.domain ?? loaded.domain;
   const sampler: CandidateSampler =
     o.candidateSampler ?? (loaded.kind === "examples" ? loaded.defaultSampler : "uniform");
@@ -193,6 +203,9 @@ export async function prepareDataset(
   const work = await mkdtemp(join(tmpdir(), "prefrec-prepare-"));
   try {
     const plan = await planExamples(loaded, o, exampleOpts, work);
+    say(
+      `filtered and split: ${plan.sizes.train} train, ${plan.sizes.valid} valid, ${plan.sizes.test} test positions`,
+    );
     let manifest: Manifest | undefined;
     await writeDirAtomically(
       o.out,
@@ -210,6 +223,7 @@ export async function prepareDataset(
       },
       o.force,
     );
+    say(`wrote ${o.out}`);
     return manifest as Manifest;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -363,6 +377,7 @@ async function writeDataset(
   await iw.close();
   const counts = { train: 0, valid: 0, test: 0 };
   const users = { train: 0, valid: 0, test: 0 };
+  const dropped = { train: 0, valid: 0, test: 0 };
   const total = plan.sizes.train + plan.sizes.valid + plan.sizes.test;
   const bar = startProgress("prepare", total, o.quiet);
   for (const s of SPLITS) {
@@ -370,15 +385,31 @@ async function writeDataset(
     const seen = new Set<string>();
     for (const u of plan.units[s]()) {
       const ex = builder.build(withTitles(u, catalog.titles), s, counts[s]);
+      bar.tick();
+      if (o.minTargetRating !== undefined && !(ex.target.rating >= o.minTargetRating)) {
+        dropped[s]++;
+        continue;
+      }
       await w.write(JSON.stringify(ex));
       counts[s]++;
       if (!seen.has(ex.user)) seen.add(ex.user);
-      bar.tick();
     }
     users[s] = seen.size;
     await w.close();
   }
   bar.done();
+  if (o.minTargetRating !== undefined) {
+    for (const sp of SPLITS)
+      plan.filters.push({
+        step: `${sp}: target rating >= ${o.minTargetRating}`,
+        removed: dropped[sp],
+        remaining: counts[sp],
+      });
+    if (counts.train === 0)
+      throw new DataError(
+        `--min-target-rating ${o.minTargetRating} removed all ${dropped.train} training examples`,
+      );
+  }
   const hashes: Record<string, string> = {};
   for (const f of ["items.jsonl", "train.jsonl", "valid.jsonl", "test.jsonl"])
     hashes[f] = await sha256File(join(dir, f));

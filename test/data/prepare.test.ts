@@ -320,3 +320,28 @@ test("an existing non-empty output folder is kept unless forced", async () => {
   await prepareDataset(base(d, "ds", { force: true }));
   assert.ok((await readdir(join(d, "ds"))).includes("manifest.json"));
 });
+
+test("--min-target-rating keeps only examples with a well-rated target and reports the drop", async () => {
+  const d = await fixture();
+  const all = await prepareDataset(base(d, "all"));
+  const m = await prepareDataset(base(d, "hi", { minTargetRating: 4 }));
+  for (const s of ["train", "valid", "test"] as const) {
+    const exs = await loadExamples(join(d, "hi"), s);
+    assert.equal(exs.length, m.counts[s]);
+    assert.ok(exs.every((e) => e.target.rating >= 4));
+    assert.deepEqual(
+      exs.map((e) => e.id),
+      exs.map((_, i) => `${s}-${i}`),
+    );
+  }
+  const dropped = m.filters.filter((f) => f.step.includes("target rating >= 4"));
+  assert.equal(dropped.length, 3);
+  assert.equal(
+    dropped.reduce((a, f) => a + f.removed + f.remaining, 0),
+    all.counts.train + all.counts.valid + all.counts.test,
+  );
+  await assert.rejects(
+    prepareDataset(base(d, "none", { minTargetRating: 6 })),
+    /--min-target-rating 6 removed all 24/,
+  );
+});

@@ -1,6 +1,6 @@
 // goodbooks-10k: ratings.csv (file order is the time order, no timestamps) + books.csv titles.
 import { join } from "node:path";
-import { badRow } from "../errors.js";
+import { badRow, DataError } from "../errors.js";
 import { forEachLine, requireFile } from "../lines.js";
 import { InteractionLog, type LoadedLog, type LoadOptions } from "../log.js";
 import { checkColumns, numberField, splitDelimited } from "../parse.js";
@@ -27,8 +27,10 @@ export async function readGoodbooksBooks(
       authorsCol = header.indexOf("authors");
       yearCol = header.indexOf("original_publication_year");
       if (idCol < 0 || titleCol < 0)
-        throw new Error(
-          `${file}:1: header must have columns book_id and title, got ${header.join(",")}`,
+        throw new DataError(
+          `header must have columns book_id and title, got ${header.join(",")}`,
+          file,
+          1,
         );
       return;
     }
@@ -61,7 +63,7 @@ export async function loadGoodbooks(opts: LoadOptions): Promise<LoadedLog> {
         rating: h.indexOf("rating"),
       };
       if (cols.user < 0 || cols.item < 0 || cols.rating < 0)
-        throw new Error(`${ratingsFile}:1: header must be user_id,book_id,rating, got ${line}`);
+        throw new DataError(`header must be user_id,book_id,rating, got ${line}`, ratingsFile, 1);
       return;
     }
     if (!checkColumns(c, 3, ratingsFile, n, opts.policy)) return;

@@ -7,7 +7,7 @@ import { InteractionLog, type LoadedLog, type LoadOptions } from "../log.js";
 import type { Item } from "../types.js";
 import { parseJsonOrPy } from "./pyliteral.js";
 
-/** Hours played → a 1–5 intensity (<1 h: 1, <5: 2, <20: 3, <100: 4, else 5); undefined when unknown. */
+/** Hours played → a 1–5 intensity (<1 h: 1, <5: 2, <20: 3, <100: 4, else 5); NaN (no rating) when unknown. */
 export function hoursToRating(hours: unknown): number {
   const h = Number(hours);
   if (hours === undefined || hours === null || !Number.isFinite(h)) return Number.NaN;
