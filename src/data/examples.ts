@@ -179,13 +179,21 @@ export class ExampleBuilder {
   /** S-DPO's own rule: seed(target); sample(pool, C−1); append target; seed(target); shuffle. */
   private sdpoCandidates(u: Unit): number[] {
     const n = this.catalog.titles.length;
-    const skip = new Set([...u.historyAll, u.target]);
-    const pool: number[] = [];
-    for (let i = 0; i < n; i++) if (!skip.has(i)) pool.push(i);
-    if (pool.length < this.opts.numCandidates - 1)
+    // The pool is 0..n−1 minus a few skipped ids, in order: position j maps to an id by stepping
+    // over the sorted skipped ids, so the pool never has to be built.
+    const skip = [...new Set([...u.historyAll, u.target])].sort((a, b) => a - b);
+    const size = n - skip.length;
+    if (size < this.opts.numCandidates - 1)
       throw new DataError(`catalog too small for ${this.opts.numCandidates} candidates`);
     const r = new PyRandom(u.target);
-    const list = r.sample(pool, this.opts.numCandidates - 1);
+    const list = r.sampleIndices(size, this.opts.numCandidates - 1).map((j) => {
+      let id = j;
+      for (const s of skip) {
+        if (s <= id) id++;
+        else break;
+      }
+      return id;
+    });
     list.push(u.target);
     r.seed(u.target);
     return r.shuffle(list);

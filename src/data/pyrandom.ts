@@ -113,13 +113,20 @@ export class PyRandom {
 
   /** `random.sample(population, k)` with CPython 3.11's pool/set strategy choice. */
   sample<T>(population: readonly T[], k: number): T[] {
-    const n = population.length;
+    return this.sampleIndices(population.length, k).map((j) => population[j]);
+  }
+
+  /**
+   * `random.sample(range(n), k)`: the positions `sample` would pick from any population of size n
+   * (the algorithm never looks at the values), without building the population.
+   */
+  sampleIndices(n: number, k: number): number[] {
     if (k < 0 || k > n) throw new RangeError("Sample larger than population or is negative");
-    const result: T[] = new Array(k);
+    const result: number[] = new Array(k);
     let setsize = 21;
     if (k > 5) setsize += 4 ** Math.ceil(Math.log(k * 3) / Math.log(4));
     if (n <= setsize) {
-      const pool = population.slice();
+      const pool = Array.from({ length: n }, (_, i) => i);
       for (let i = 0; i < k; i++) {
         const j = this.randbelow(n - i);
         result[i] = pool[j];
@@ -131,7 +138,7 @@ export class PyRandom {
         let j = this.randbelow(n);
         while (selected.has(j)) j = this.randbelow(n);
         selected.add(j);
-        result[i] = population[j];
+        result[i] = j;
       }
     }
     return result;
