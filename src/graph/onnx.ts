@@ -7,7 +7,7 @@ import { type DType, fromNumbers, ONNX_DTYPE, type TensorData } from "./dtype.js
 import { type Graph, GraphError, type Node, type Value } from "./graph.js";
 import "./ops/index.js";
 import { attrInt, type LowerContext, type OnnxAttr, opDefinition } from "./registry.js";
-import { writeFileAtomic } from "./write-atomic.js";
+import { writeFileAtomic } from "../io/atomic.js";
 
 const { onnx } = onnxProto;
 

@@ -31,6 +31,9 @@ export interface Adapter {
 export interface LanguageModelOptions {
   runtime?: Runtime;
   adapter?: Adapter;
+  /** How frozen tensors enter the graphs (default: inputs on CPU, constants on CUDA). Inputs
+   *  stay live: a trainer updating the arrays in place is seen by the next call. */
+  weightsAs?: "constant" | "input";
 }
 
 export interface ScoreResult {
@@ -67,6 +70,7 @@ interface Compiled {
 export class LanguageModel {
   readonly runtime: Runtime;
   readonly adapter?: Adapter;
+  private readonly weightsAs?: "constant" | "input";
   private readonly compiled = new Map<string, Promise<Compiled>>();
 
   constructor(
@@ -76,6 +80,7 @@ export class LanguageModel {
   ) {
     this.runtime = options.runtime ?? new Runtime();
     this.adapter = options.adapter;
+    this.weightsAs = options.weightsAs;
     if (this.adapter) validateLoraForModel(this.adapter.weights, config);
   }
 
@@ -100,7 +105,8 @@ export class LanguageModel {
     // the device instead of being copied at every run.
     let bytes = 0;
     for (const t of this.weights.values()) bytes += t.data.byteLength;
-    const frozenAs = this.runtime.provider === "cuda" && bytes < 1.5 * 2 ** 30 ? "constant" : "input";
+    const frozenAs =
+      this.weightsAs ?? (this.runtime.provider === "cuda" && bytes < 1.5 * 2 ** 30 ? "constant" : "input");
     const lora = this.adapter
       ? { weights: this.adapter.weights, scaling: loraScaling(this.adapter.config) }
       : undefined;

@@ -1,0 +1,39 @@
+// `--init RUN`: a later stage starts from an earlier run's best (else last) checkpoint, with
+// the same base model and LoRA settings.
+
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { TrainConfig } from "./config.js";
+
+export interface InitFromRun {
+  model: string;
+  initAdapter: string | null;
+  initModel: string | null;
+  lora: TrainConfig["lora"];
+}
+
+/** The checkpoint directory a later stage should start from. */
+export function runCheckpointDir(runDir: string): string {
+  const best = join(runDir, "checkpoints", "best");
+  if (existsSync(join(best, "state.json"))) return best;
+  const last = join(runDir, "checkpoints", "last");
+  if (existsSync(join(last, "state.json"))) return last;
+  throw new Error(`${runDir}: no checkpoint (checkpoints/best or checkpoints/last) to start from`);
+}
+
+/** Reads an earlier run and says how to continue from it. */
+export async function initFromRun(runDir: string): Promise<InitFromRun> {
+  const file = join(runDir, "config.json");
+  if (!existsSync(file)) throw new Error(`${runDir}: not a training run (no config.json)`);
+  const previous = JSON.parse(await readFile(file, "utf8")) as TrainConfig;
+  const dir = runCheckpointDir(runDir);
+  return previous.lora
+    ? {
+        model: previous.model,
+        initAdapter: join(dir, "adapter"),
+        initModel: null,
+        lora: previous.lora,
+      }
+    : { model: previous.model, initAdapter: null, initModel: join(dir, "model"), lora: null };
+}

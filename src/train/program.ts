@@ -1,0 +1,61 @@
+// The training-step program: shared-prefix log-probs of the 1+K answers of each example (the
+// prompt run once), the objective's loss, and the gradients of the trainable tensors.
+
+import { grad, reshape, slice, type Value } from "../graph/index.js";
+import type { LmConfig } from "../model/config.js";
+import type { BindOptions } from "../model/graph/params.js";
+import { type Program, sharedPrefixProgram } from "../model/graph/programs.js";
+import type { Weights } from "../model/weights.js";
+import { isPreference, type Objective, objectiveLoss } from "../objectives/index.js";
+
+export interface StepProgram extends Program {
+  /** Output names of the gradients, by trainable feed name. */
+  gradientNames: Map<string, string>;
+  metricNames: string[];
+}
+
+/**
+ * Builds the step program. Extra inputs: `reference_logp` [B, N] (reference log-probs of the
+ * answers, precomputed) and `margins` [B, N−1] (RecPO γ). With `withGradients` false it only
+ * computes the loss and metrics (validation).
+ */
+export function stepProgram(
+  config: LmConfig,
+  weights: Weights,
+  objective: Objective,
+  bind: BindOptions,
+  withGradients = true,
+): StepProgram {
+  const program = sharedPrefixProgram(config, weights, bind);
+  const g = program.graph;
+  const logp = program.outputs.logp_sum; // [B, N]
+  const count = program.outputs.token_count;
+  const first = (x: Value) => reshape(slice(x, 1, 0, 1), ["B"]);
+  const rest = (x: Value) => slice(x, 1, 1, "N");
+  const preference = isPreference(objective);
+  const reference = preference ? g.input("reference_logp", "float32", ["B", "N"]) : undefined;
+  const margins =
+    objective.type === "recpo" ? g.input("margins", "float32", ["B", "N-1"]) : undefined;
+  const { loss, metrics } = objectiveLoss(objective, {
+    policyChosen: first(logp),
+    chosenLength: first(count),
+    policyRejected: preference ? rest(logp) : undefined,
+    rejectedLength: preference ? rest(count) : undefined,
+    referenceChosen: reference ? first(reference) : undefined,
+    referenceRejected: reference ? rest(reference) : undefined,
+    margins,
+  });
+  const outputs: Record<string, Value> = { loss };
+  for (const [name, v] of Object.entries(metrics)) outputs[`metric:${name}`] = v;
+  const gradientNames = new Map<string, string>();
+  if (withGradients) {
+    const names = [...program.model.trainable.keys()];
+    if (names.length === 0) throw new Error("stepProgram: nothing is trainable");
+    const grads = grad(loss, [...program.model.trainable.values()]);
+    names.forEach((name, i) => {
+      gradientNames.set(name, `grad:${name}`);
+      outputs[`grad:${name}`] = grads[i];
+    });
+  }
+  return { ...program, outputs, gradientNames, metricNames: Object.keys(metrics) };
+}
