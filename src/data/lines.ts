@@ -76,6 +76,7 @@ export async function forEachLine(
         if (end < 0) end = text.length;
         let line = text.slice(start, end);
         if (line.endsWith("\r")) line = line.slice(0, -1);
+        if (lineNo === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
         onLine(line, ++lineNo);
         start = end + 1;
       }
@@ -87,6 +88,7 @@ export async function forEachLine(
   if (rest.length) {
     let line = decode(rest, lineNo + 1);
     if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (lineNo === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
     onLine(line, ++lineNo);
   }
   return lineNo;

@@ -172,3 +172,16 @@ test("generic CSV/TSV/JSONL with a column mapping and a title file", async () =>
   assert.equal(j.log.length, 2);
   assert.equal(j.hasRatings, false);
 });
+
+test("a UTF-8 byte-order mark and CRLF line ends do not disturb the header", async () => {
+  const d = await tempDir();
+  await writeFiles(d, { "log.csv": "\ufeffuser,item\r\nu1,x\r\nu2,y\r\n" });
+  const l = (await loadSource("csv", opts(join(d, "log.csv")))) as LoadedLog;
+  assert.deepEqual(
+    rows(l).map((r) => [r.user, r.item]),
+    [
+      ["u1", "x"],
+      ["u2", "y"],
+    ],
+  );
+});
