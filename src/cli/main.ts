@@ -5,6 +5,7 @@ import { registerDoctor } from "./doctor.js";
 import { CliError } from "./errors.js";
 import { registerModel } from "./model.js";
 import { registerTokenizer } from "./tokenizer.js";
+import { registerTrain } from "./train.js";
 
 const program = new Command()
   .name("prefrec")
@@ -17,6 +18,7 @@ registerDoctor(program);
 registerData(program);
 registerTokenizer(program);
 registerModel(program);
+registerTrain(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,7 +16,7 @@ export interface StepProgram extends Program {
 
 /**
  * Builds the step program. Extra inputs: `reference_logp` [B, N] (reference log-probs of the
- * answers, precomputed) and `margins` [B, N−1] (RecPO γ). With `withGradients` false it only
+ * answers, precomputed) and `margins` [B, N] (RecPO γ_k in columns 1…K). With `withGradients` false it only
  * computes the loss and metrics (validation).
  */
 export function stepProgram(
@@ -33,9 +33,14 @@ export function stepProgram(
   const first = (x: Value) => reshape(slice(x, 1, 0, 1), ["B"]);
   const rest = (x: Value) => slice(x, 1, 1, "N");
   const preference = isPreference(objective);
-  const reference = preference ? g.input("reference_logp", "float32", ["B", "N"]) : undefined;
+  const reference = preference
+    ? g.input("reference_logp", program.model.dtype, ["B", "N"])
+    : undefined;
+  // Margins come as [B, N] (column 0, the chosen answer's, unused) so the shapes line up.
   const margins =
-    objective.type === "recpo" ? g.input("margins", "float32", ["B", "N-1"]) : undefined;
+    objective.type === "recpo"
+      ? rest(g.input("margins", program.model.dtype, ["B", "N"]))
+      : undefined;
   const { loss, metrics } = objectiveLoss(objective, {
     policyChosen: first(logp),
     chosenLength: first(count),

@@ -284,10 +284,11 @@ export async function train(
       };
     }
     if (objective.type === "recpo") {
-      const margins = batch.flatMap((e) =>
-        e.phi.slice(1, N).map((phi) => (objective.lambda * e.phi[0]) / phi),
-      );
-      feeds.margins = { data: Float32Array.from(margins), shape: [batch.length, K] };
+      const margins = batch.flatMap((e) => [
+        0,
+        ...e.phi.slice(1, N).map((phi) => (objective.lambda * e.phi[0]) / phi),
+      ]);
+      feeds.margins = { data: Float32Array.from(margins), shape: [batch.length, N] };
     }
     return feeds;
   };
@@ -514,7 +515,10 @@ function checkData(config: TrainConfig, examples: readonly Example[], K: number)
 
 async function prepareRunDir(runDir: string, config: TrainConfig, resume: boolean): Promise<void> {
   const configFile = join(runDir, "config.json");
-  if (existsSync(configFile)) {
+  // A run that failed before its first step left only its config: starting again is fine.
+  const started =
+    existsSync(join(runDir, "metrics.jsonl")) || existsSync(join(runDir, "checkpoints"));
+  if (existsSync(configFile) && started) {
     if (!resume) {
       throw new TrainingError(
         `${runDir} already holds a run; continue it with --resume or choose another --out`,
