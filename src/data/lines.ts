@@ -5,6 +5,7 @@ import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { DataError } from "./errors.js";
+import { startProgress } from "./progress.js";
 
 export type Encoding = "utf8" | "latin1";
 
@@ -32,10 +33,16 @@ export async function forEachLine(
   file: string,
   onLine: (line: string, lineNo: number) => void,
   encoding: Encoding = "utf8",
+  showProgress = false,
 ): Promise<number> {
   if (!(await exists(file))) throw new DataError("file not found", file);
-  let stream: NodeJS.ReadableStream = createReadStream(file, { highWaterMark: 1 << 20 });
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  let stream: NodeJS.ReadableStream = raw;
   if (file.endsWith(".gz")) stream = stream.pipe(createGunzip());
+  // Progress in bytes of the file on disk (compressed bytes for .gz), only for large files.
+  const size = showProgress ? (await stat(file)).size : 0;
+  const bar = startProgress(`reading ${basename(file)}`, size, size < 32 << 20);
+  let seen = 0;
   let lineNo = 0;
   let rest: Buffer = Buffer.alloc(0);
   const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -62,6 +69,8 @@ export async function forEachLine(
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bar.tick(raw.bytesRead - seen);
+      seen = raw.bytesRead;
       const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
       const last = buf.lastIndexOf(10);
       if (last < 0) {
@@ -91,6 +100,7 @@ export async function forEachLine(
     if (lineNo === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
     onLine(line, ++lineNo);
   }
+  bar.done();
   return lineNo;
 }
 

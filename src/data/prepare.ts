@@ -392,7 +392,7 @@ async function writeDataset(
       }
       await w.write(JSON.stringify(ex));
       counts[s]++;
-      if (!seen.has(ex.user)) seen.add(ex.user);
+      if (ex.user) seen.add(ex.user);
     }
     users[s] = seen.size;
     await w.close();

@@ -28,46 +28,51 @@ export async function forEachRow(
 ): Promise<void> {
   const format = tableFormat(file);
   let header: Map<string, number> | undefined;
-  await forEachLine(file, (line, n) => {
-    if (!line.trim()) return;
-    if (format === "jsonl") {
-      const obj = jsonLine(line, file, n, opts.policy);
-      if (!obj) return;
-      onRow((k) => {
-        const v = obj[k];
-        return typeof v === "number" || typeof v === "string"
-          ? v
-          : v == null
-            ? undefined
-            : String(v);
-      }, n);
-      return;
-    }
-    const cols = splitDelimited(line, format === "tsv" ? "\t" : ",");
-    if (!header) {
-      header = new Map(cols.map((c, i) => [c.trim(), i]));
-      const missing = need.filter((c) => !header?.has(c));
-      if (missing.length)
-        throw new DataError(
-          `header lacks column(s) ${missing.join(", ")}; found ${[...header.keys()].join(", ")}`,
+  await forEachLine(
+    file,
+    (line, n) => {
+      if (!line.trim()) return;
+      if (format === "jsonl") {
+        const obj = jsonLine(line, file, n, opts.policy);
+        if (!obj) return;
+        onRow((k) => {
+          const v = obj[k];
+          return typeof v === "number" || typeof v === "string"
+            ? v
+            : v == null
+              ? undefined
+              : String(v);
+        }, n);
+        return;
+      }
+      const cols = splitDelimited(line, format === "tsv" ? "\t" : ",");
+      if (!header) {
+        header = new Map(cols.map((c, i) => [c.trim(), i]));
+        const missing = need.filter((c) => !header?.has(c));
+        if (missing.length)
+          throw new DataError(
+            `header lacks column(s) ${missing.join(", ")}; found ${[...header.keys()].join(", ")}`,
+            file,
+            1,
+          );
+        return;
+      }
+      if (cols.length !== header.size)
+        return badRow(
+          opts.policy,
           file,
-          1,
+          n,
+          `wrong column count: expected ${header.size}, got ${cols.length}`,
         );
-      return;
-    }
-    if (cols.length !== header.size)
-      return badRow(
-        opts.policy,
-        file,
-        n,
-        `wrong column count: expected ${header.size}, got ${cols.length}`,
-      );
-    const h = header;
-    onRow((k) => {
-      const i = h.get(k);
-      return i === undefined ? undefined : cols[i];
-    }, n);
-  });
+      const h = header;
+      onRow((k) => {
+        const i = h.get(k);
+        return i === undefined ? undefined : cols[i];
+      }, n);
+    },
+    "utf8",
+    !opts.quiet,
+  );
 }
 
 /** Reads a title file (CSV/TSV/JSONL with a title column and an id column: the first of `idCols` present). */

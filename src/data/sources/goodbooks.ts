@@ -52,28 +52,33 @@ export async function loadGoodbooks(opts: LoadOptions): Promise<LoadedLog> {
   const catalog = await readGoodbooksBooks(booksFile, opts);
   const log = new InteractionLog();
   let cols = { user: 0, item: 1, rating: 2 };
-  await forEachLine(ratingsFile, (line, n) => {
-    if (!line.trim()) return;
-    const c = line.split(",");
-    if (n === 1) {
-      const h = c.map((x) => x.trim());
-      cols = {
-        user: h.indexOf("user_id"),
-        item: h.indexOf("book_id"),
-        rating: h.indexOf("rating"),
-      };
-      if (cols.user < 0 || cols.item < 0 || cols.rating < 0)
-        throw new DataError(`header must be user_id,book_id,rating, got ${line}`, ratingsFile, 1);
-      return;
-    }
-    if (!checkColumns(c, 3, ratingsFile, n, opts.policy)) return;
-    const rating = numberField(c[cols.rating], "rating", ratingsFile, n, opts.policy);
-    if (rating === undefined) return;
-    const item = c[cols.item].trim();
-    if (!catalog.has(item))
-      return badRow(opts.policy, ratingsFile, n, `unknown book id ${item} (not in books.csv)`);
-    log.add(c[cols.user].trim(), item, rating);
-  });
+  await forEachLine(
+    ratingsFile,
+    (line, n) => {
+      if (!line.trim()) return;
+      const c = line.split(",");
+      if (n === 1) {
+        const h = c.map((x) => x.trim());
+        cols = {
+          user: h.indexOf("user_id"),
+          item: h.indexOf("book_id"),
+          rating: h.indexOf("rating"),
+        };
+        if (cols.user < 0 || cols.item < 0 || cols.rating < 0)
+          throw new DataError(`header must be user_id,book_id,rating, got ${line}`, ratingsFile, 1);
+        return;
+      }
+      if (!checkColumns(c, 3, ratingsFile, n, opts.policy)) return;
+      const rating = numberField(c[cols.rating], "rating", ratingsFile, n, opts.policy);
+      if (rating === undefined) return;
+      const item = c[cols.item].trim();
+      if (!catalog.has(item))
+        return badRow(opts.policy, ratingsFile, n, `unknown book id ${item} (not in books.csv)`);
+      log.add(c[cols.user].trim(), item, rating);
+    },
+    "utf8",
+    !opts.quiet,
+  );
   return {
     kind: "log",
     log,

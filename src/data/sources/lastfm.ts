@@ -38,28 +38,38 @@ export async function loadLastfmHetrec(opts: LoadOptions): Promise<LoadedLog> {
   const firstTag = new Map<string, number>();
   const hasTime = await exists(tsFile);
   if (hasTime) {
-    await forEachLine(tsFile, (line, n) => {
-      if (n === 1 || !line.trim()) return;
-      const c = line.split("\t");
-      if (!checkColumns(c, 4, tsFile, n, opts.policy)) return;
-      const t = numberField(c[3], "timestamp", tsFile, n, opts.policy);
-      if (t === undefined) return;
-      const key = `${c[0]}\t${c[1]}`;
-      const prev = firstTag.get(key);
-      if (prev === undefined || t / 1000 < prev) firstTag.set(key, t / 1000);
-    });
+    await forEachLine(
+      tsFile,
+      (line, n) => {
+        if (n === 1 || !line.trim()) return;
+        const c = line.split("\t");
+        if (!checkColumns(c, 4, tsFile, n, opts.policy)) return;
+        const t = numberField(c[3], "timestamp", tsFile, n, opts.policy);
+        if (t === undefined) return;
+        const key = `${c[0]}\t${c[1]}`;
+        const prev = firstTag.get(key);
+        if (prev === undefined || t / 1000 < prev) firstTag.set(key, t / 1000);
+      },
+      "utf8",
+      !opts.quiet,
+    );
   }
   const rows: { user: string; item: string; count: number }[] = [];
-  await forEachLine(uaFile, (line, n) => {
-    if (n === 1 || !line.trim()) return;
-    const c = line.split("\t");
-    if (!checkColumns(c, 3, uaFile, n, opts.policy)) return;
-    const count = numberField(c[2], "weight", uaFile, n, opts.policy);
-    if (count === undefined) return;
-    if (!catalog.has(c[1]))
-      return badRow(opts.policy, uaFile, n, `unknown artist id ${c[1]} (not in artists.dat)`);
-    rows.push({ user: c[0], item: c[1], count });
-  });
+  await forEachLine(
+    uaFile,
+    (line, n) => {
+      if (n === 1 || !line.trim()) return;
+      const c = line.split("\t");
+      if (!checkColumns(c, 3, uaFile, n, opts.policy)) return;
+      const count = numberField(c[2], "weight", uaFile, n, opts.policy);
+      if (count === undefined) return;
+      if (!catalog.has(c[1]))
+        return badRow(opts.policy, uaFile, n, `unknown artist id ${c[1]} (not in artists.dat)`);
+      rows.push({ user: c[0], item: c[1], count });
+    },
+    "utf8",
+    !opts.quiet,
+  );
   const byUser = new Map<string, number[]>();
   rows.forEach((r, i) => {
     const list = byUser.get(r.user) ?? [];

@@ -84,46 +84,51 @@ export async function loadLlara(opts: LoadOptions, minHistory = 1): Promise<Load
     used.push(file);
     let userNo = 0;
     let prevSeq: number[] | null = null;
-    await forEachLine(file, (line, n) => {
-      if (!line.trim()) return;
-      let r: Record<string, unknown>;
-      try {
-        r = JSON.parse(line);
-      } catch (e) {
-        return badRow(opts.policy, file, n, `invalid JSON: ${(e as Error).message}`);
-      }
-      if (!Array.isArray(r.seq))
-        return badRow(opts.policy, file, n, "field seq: expected an array of item ids");
-      if (r.next === undefined) return badRow(opts.policy, file, n, "field next: missing");
-      const seq = r.seq.filter((e) => entryId(e) !== pad);
-      const ids = seq.map(entryId);
-      const target = entryId(r.next);
-      for (const id of [...ids, target])
-        if (!Number.isInteger(id) || id < 0 || id >= pad)
-          return badRow(
-            opts.policy,
-            file,
-            n,
-            `unknown item id ${id} (id2name has 0..${pad - 1}, padding ${pad})`,
-          );
-      // A new user starts when this history does not continue the previous row's history + next.
-      const continues =
-        prevSeq !== null &&
-        ids.length > 0 &&
-        ids.every((id, k) => id === prevSeq?.[prevSeq.length - ids.length + k]);
-      if (!continues) userNo++;
-      prevSeq = [...ids, target];
-      const ratings = seq.map(entryRating);
-      const targetRating = entryRating(r.next);
-      if (ids.length < minHistory) return;
-      splits[split].push({
-        user: `${split}-${userNo}`,
-        history: ids,
-        historyRatings: ratings.every((x) => x !== undefined) ? (ratings as number[]) : undefined,
-        target,
-        targetRating,
-      } satisfies ReadyExample);
-    });
+    await forEachLine(
+      file,
+      (line, n) => {
+        if (!line.trim()) return;
+        let r: Record<string, unknown>;
+        try {
+          r = JSON.parse(line);
+        } catch (e) {
+          return badRow(opts.policy, file, n, `invalid JSON: ${(e as Error).message}`);
+        }
+        if (!Array.isArray(r.seq))
+          return badRow(opts.policy, file, n, "field seq: expected an array of item ids");
+        if (r.next === undefined) return badRow(opts.policy, file, n, "field next: missing");
+        const seq = r.seq.filter((e) => entryId(e) !== pad);
+        const ids = seq.map(entryId);
+        const target = entryId(r.next);
+        for (const id of [...ids, target])
+          if (!Number.isInteger(id) || id < 0 || id >= pad)
+            return badRow(
+              opts.policy,
+              file,
+              n,
+              `unknown item id ${id} (id2name has 0..${pad - 1}, padding ${pad})`,
+            );
+        // A new user starts when this history does not continue the previous row's history + next.
+        const continues =
+          prevSeq !== null &&
+          ids.length > 0 &&
+          ids.every((id, k) => id === prevSeq?.[prevSeq.length - ids.length + k]);
+        if (!continues) userNo++;
+        prevSeq = [...ids, target];
+        const ratings = seq.map(entryRating);
+        const targetRating = entryRating(r.next);
+        if (ids.length < minHistory) return;
+        splits[split].push({
+          user: `${split}-${userNo}`,
+          history: ids,
+          historyRatings: ratings.every((x) => x !== undefined) ? (ratings as number[]) : undefined,
+          target,
+          targetRating,
+        } satisfies ReadyExample);
+      },
+      "utf8",
+      !opts.quiet,
+    );
   }
   return {
     kind: "examples",

@@ -64,17 +64,22 @@ export async function loadMovielens100k(opts: LoadOptions): Promise<LoadedLog> {
   const itemFile = await requireFile(join(opts.path, "u.item"), "MovieLens 100K catalog u.item");
   const catalog = await readMl100kItems(itemFile, opts);
   const log = new InteractionLog();
-  await forEachLine(data, (line, n) => {
-    if (!line.trim()) return;
-    const c = line.split("\t");
-    if (!checkColumns(c, 4, data, n, opts.policy)) return;
-    const rating = numberField(c[2], "rating", data, n, opts.policy);
-    const time = numberField(c[3], "timestamp", data, n, opts.policy);
-    if (rating === undefined || time === undefined) return;
-    if (!catalog.has(c[1]))
-      return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in u.item)`);
-    log.add(c[0], c[1], rating, time);
-  });
+  await forEachLine(
+    data,
+    (line, n) => {
+      if (!line.trim()) return;
+      const c = line.split("\t");
+      if (!checkColumns(c, 4, data, n, opts.policy)) return;
+      const rating = numberField(c[2], "rating", data, n, opts.policy);
+      const time = numberField(c[3], "timestamp", data, n, opts.policy);
+      if (rating === undefined || time === undefined) return;
+      if (!catalog.has(c[1]))
+        return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in u.item)`);
+      log.add(c[0], c[1], rating, time);
+    },
+    "utf8",
+    !opts.quiet,
+  );
   return {
     kind: "log",
     log,
@@ -103,17 +108,22 @@ export async function loadMovielens1m(opts: LoadOptions): Promise<LoadedLog> {
     "latin1",
   );
   const log = new InteractionLog();
-  await forEachLine(data, (line, n) => {
-    if (!line.trim()) return;
-    const c = line.split("::");
-    if (!checkColumns(c, 4, data, n, opts.policy)) return;
-    const rating = numberField(c[2], "rating", data, n, opts.policy);
-    const time = numberField(c[3], "timestamp", data, n, opts.policy);
-    if (rating === undefined || time === undefined) return;
-    if (!catalog.has(c[1]))
-      return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in movies.dat)`);
-    log.add(c[0], c[1], rating, time);
-  });
+  await forEachLine(
+    data,
+    (line, n) => {
+      if (!line.trim()) return;
+      const c = line.split("::");
+      if (!checkColumns(c, 4, data, n, opts.policy)) return;
+      const rating = numberField(c[2], "rating", data, n, opts.policy);
+      const time = numberField(c[3], "timestamp", data, n, opts.policy);
+      if (rating === undefined || time === undefined) return;
+      if (!catalog.has(c[1]))
+        return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in movies.dat)`);
+      log.add(c[0], c[1], rating, time);
+    },
+    "utf8",
+    !opts.quiet,
+  );
   return {
     kind: "log",
     log,

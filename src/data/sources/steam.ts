@@ -31,46 +31,56 @@ export async function loadSteam(opts: LoadOptions): Promise<LoadedLog> {
   const catalog = new Map<string, Item>();
   if (meta) {
     const m = meta;
-    await forEachLine(m, (line, n) => {
+    await forEachLine(
+      m,
+      (line, n) => {
+        if (!line.trim()) return;
+        let o: Record<string, unknown>;
+        try {
+          o = parseJsonOrPy(line) as Record<string, unknown>;
+        } catch (e) {
+          return badRow(opts.policy, m, n, `invalid record: ${(e as Error).message}`);
+        }
+        const id = o.id ?? o.product_id;
+        const title = String(o.app_name ?? o.title ?? "").trim();
+        if (id === undefined || !title) return; // games without an id or a name cannot be shown
+        const attributes: Record<string, string[] | string> = {};
+        if (Array.isArray(o.genres)) attributes.genres = o.genres.map(String);
+        if (typeof o.developer === "string") attributes.developer = o.developer;
+        catalog.set(String(id), { id: String(id), title, attributes });
+      },
+      "utf8",
+      !opts.quiet,
+    );
+  }
+  const log = new InteractionLog();
+  await forEachLine(
+    reviews,
+    (line, n) => {
       if (!line.trim()) return;
       let o: Record<string, unknown>;
       try {
         o = parseJsonOrPy(line) as Record<string, unknown>;
       } catch (e) {
-        return badRow(opts.policy, m, n, `invalid record: ${(e as Error).message}`);
+        return badRow(opts.policy, reviews, n, `invalid record: ${(e as Error).message}`);
       }
-      const id = o.id ?? o.product_id;
-      const title = String(o.app_name ?? o.title ?? "").trim();
-      if (id === undefined || !title) return; // games without an id or a name cannot be shown
-      const attributes: Record<string, string[] | string> = {};
-      if (Array.isArray(o.genres)) attributes.genres = o.genres.map(String);
-      if (typeof o.developer === "string") attributes.developer = o.developer;
-      catalog.set(String(id), { id: String(id), title, attributes });
-    });
-  }
-  const log = new InteractionLog();
-  await forEachLine(reviews, (line, n) => {
-    if (!line.trim()) return;
-    let o: Record<string, unknown>;
-    try {
-      o = parseJsonOrPy(line) as Record<string, unknown>;
-    } catch (e) {
-      return badRow(opts.policy, reviews, n, `invalid record: ${(e as Error).message}`);
-    }
-    const user = o.user_id ?? o.username;
-    const item = o.product_id ?? o.item_id;
-    if (user === undefined || user === "")
-      return badRow(opts.policy, reviews, n, "field username/user_id: missing");
-    if (item === undefined) return badRow(opts.policy, reviews, n, "field product_id: missing");
-    const t = Date.parse(String(o.date ?? ""));
-    if (meta && !catalog.has(String(item))) return; // reviews of games without a name
-    log.add(
-      String(user),
-      String(item),
-      hoursToRating(o.hours),
-      Number.isFinite(t) ? t / 1000 : Number.NaN,
-    );
-  });
+      const user = o.user_id ?? o.username;
+      const item = o.product_id ?? o.item_id;
+      if (user === undefined || user === "")
+        return badRow(opts.policy, reviews, n, "field username/user_id: missing");
+      if (item === undefined) return badRow(opts.policy, reviews, n, "field product_id: missing");
+      const t = Date.parse(String(o.date ?? ""));
+      if (meta && !catalog.has(String(item))) return; // reviews of games without a name
+      log.add(
+        String(user),
+        String(item),
+        hoursToRating(o.hours),
+        Number.isFinite(t) ? t / 1000 : Number.NaN,
+      );
+    },
+    "utf8",
+    !opts.quiet,
+  );
   return {
     kind: "log",
     log,
