@@ -119,8 +119,13 @@ export class CompiledGraph {
     const known = new Set(this.graph.inputs.map((i) => i.name));
     for (const name of Object.keys(feeds)) {
       if (!known.has(name)) {
+        const names = [...known];
+        const shown =
+          names.length > 12
+            ? `${names.slice(0, 12).join(", ")}, … (${names.length} in all)`
+            : names.join(", ");
         throw new GraphError(
-          `feed "${name}" is not an input of the graph (inputs: ${[...known].join(", ") || "none"})`,
+          `feed "${name}" is not an input of the graph (inputs: ${shown || "none"})`,
         );
       }
     }
