@@ -6,8 +6,8 @@ import { type Dim, dimTerms, isStatic } from "./dim.js";
 import { type DType, fromNumbers, ONNX_DTYPE, type TensorData } from "./dtype.js";
 import { type Graph, GraphError, type Node, type Value } from "./graph.js";
 import "./ops/index.js";
-import { attrInt, type LowerContext, type OnnxAttr, opDefinition } from "./registry.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { attrInt, type LowerContext, type OnnxAttr, opDefinition } from "./registry.js";
 
 const { onnx } = onnxProto;
 

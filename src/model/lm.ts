@@ -106,7 +106,8 @@ export class LanguageModel {
     let bytes = 0;
     for (const t of this.weights.values()) bytes += t.data.byteLength;
     const frozenAs =
-      this.weightsAs ?? (this.runtime.provider === "cuda" && bytes < 1.5 * 2 ** 30 ? "constant" : "input");
+      this.weightsAs ??
+      (this.runtime.provider === "cuda" && bytes < 1.5 * 2 ** 30 ? "constant" : "input");
     const lora = this.adapter
       ? { weights: this.adapter.weights, scaling: loraScaling(this.adapter.config) }
       : undefined;

@@ -49,7 +49,7 @@ export async function referenceLogps(
       part.map((e) => e.prompt),
       part.map((e) => e.answers.slice(0, answers)),
     );
-    part.forEach((e, j) => out.set(e.id, logpSum[j]));
+    for (const [j, e] of part.entries()) out.set(e.id, logpSum[j]);
     onProgress?.(Math.min(i + chunk, todo.length));
   }
   const logps: Record<string, number[]> = { ...(cached?.key === key ? cached.logps : {}) };

@@ -48,7 +48,7 @@ async function lossOf(
     margins: inputs.m.value,
   });
   const feeds = Object.fromEntries(
-    Object.entries(inputs).map(([k, x]) => [
+    Object.values(inputs).map((x) => [
       x.value.producer.attrs.name as string,
       { data: Float64Array.from(x.data), shape: x.shape },
     ]),
