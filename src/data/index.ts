@@ -11,7 +11,7 @@ export {
   toSdpoRecord,
   verifyPrepared,
 } from "./dataset.js";
-export { DOWNLOADS, downloadDataset } from "./download.js";
+export { DOWNLOADS, downloadDataset, downloadSpec } from "./download.js";
 export { DataError } from "./errors.js";
 export { inspectDataset } from "./inspect.js";
 export {
