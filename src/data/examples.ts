@@ -59,7 +59,7 @@ export interface Catalog {
   titles: string[];
 }
 
-/** Builds examples of one split from units, streaming them to `emit`. */
+/** Turns units into examples: candidate list, target, negatives, RecPO signals and prompt. */
 export class ExampleBuilder {
   private popularity: Float64Array;
   constructor(
