@@ -74,6 +74,8 @@ export interface LoadedLog {
   files: string[];
   hasRatings: boolean;
   hasTime: boolean;
+  /** Rows a loader leaves out by design (not bad rows), reported in manifest.filters. */
+  dropped?: { reason: string; count: number }[];
 }
 
 /** A ready-made example (S-DPO / LLaRA files): indices into `items`. */

@@ -110,7 +110,7 @@ test("Amazon: 2018 and 2023 layouts, gzip, metadata titles", async () => {
   const d = await tempDir();
   await writeFiles(d, {
     "a2018/reviews.json":
-      '{"reviewerID":"A1","asin":"B01","overall":5.0,"unixReviewTime":1400000000}\n',
+      '{"reviewerID":"A1","asin":"B01","overall":5.0,"unixReviewTime":1400000000}\n{"reviewerID":"A1","asin":"B99","overall":4.0,"unixReviewTime":1400000001}\n',
     "a2018/meta.json": '{"asin":"B01","title":"A Good Book","main_cat":"Books"}\n',
     "a2023/Books.jsonl.gz": gzipSync(
       '{"user_id":"U1","parent_asin":"P1","asin":"X","rating":4.0,"timestamp":1588687728923}\n',
@@ -122,6 +122,9 @@ test("Amazon: 2018 and 2023 layouts, gzip, metadata titles", async () => {
   const a = (await loadSource("amazon", opts(join(d, "a2018")))) as LoadedLog;
   assert.deepEqual(rows(a), [{ user: "A1", item: "B01", rating: 5, time: 1400000000 }]);
   assert.equal(a.catalog.get("B01")?.title, "A Good Book");
+  assert.deepEqual(a.dropped, [
+    { reason: "reviews of items without a titled metadata entry", count: 1 },
+  ]);
   const b = (await loadSource("amazon", opts(join(d, "a2023")))) as LoadedLog;
   assert.deepEqual(rows(b), [{ user: "U1", item: "P1", rating: 4, time: 1588687728.923 }]);
   assert.equal(b.catalog.get("P1")?.title, "Another Book");

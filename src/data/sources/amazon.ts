@@ -69,6 +69,7 @@ export async function loadAmazon(opts: LoadOptions): Promise<LoadedLog> {
   const { reviews, meta } = await locate(opts);
   const catalog = meta ? await readMeta(meta, opts) : new Map<string, Item>();
   const log = new InteractionLog();
+  let untitled = 0;
   await forEachLine(
     reviews,
     (line, n) => {
@@ -93,7 +94,10 @@ export async function loadAmazon(opts: LoadOptions): Promise<LoadedLog> {
         return badRow(opts.policy, reviews, n, "field rating/overall: expected a number");
       if (!Number.isFinite(time))
         return badRow(opts.policy, reviews, n, "field timestamp/unixReviewTime: expected a number");
-      if (meta && !catalog.has(String(item))) return; // reviews of items without a titled metadata entry
+      if (meta && !catalog.has(String(item))) {
+        untitled++;
+        return;
+      }
       log.add(String(user), String(item), rating, time);
     },
     "utf8",
@@ -107,5 +111,8 @@ export async function loadAmazon(opts: LoadOptions): Promise<LoadedLog> {
     files: meta ? [reviews, meta] : [reviews],
     hasRatings: true,
     hasTime: true,
+    dropped: untitled
+      ? [{ reason: "reviews of items without a titled metadata entry", count: untitled }]
+      : undefined,
   };
 }

@@ -54,6 +54,7 @@ export async function loadSteam(opts: LoadOptions): Promise<LoadedLog> {
     );
   }
   const log = new InteractionLog();
+  let untitled = 0;
   await forEachLine(
     reviews,
     (line, n) => {
@@ -70,7 +71,10 @@ export async function loadSteam(opts: LoadOptions): Promise<LoadedLog> {
         return badRow(opts.policy, reviews, n, "field username/user_id: missing");
       if (item === undefined) return badRow(opts.policy, reviews, n, "field product_id: missing");
       const t = Date.parse(String(o.date ?? ""));
-      if (meta && !catalog.has(String(item))) return; // reviews of games without a name
+      if (meta && !catalog.has(String(item))) {
+        untitled++;
+        return;
+      }
       log.add(
         String(user),
         String(item),
@@ -89,5 +93,8 @@ export async function loadSteam(opts: LoadOptions): Promise<LoadedLog> {
     files: meta ? [reviews, meta] : [reviews],
     hasRatings: true,
     hasTime: true,
+    dropped: untitled
+      ? [{ reason: "reviews of games without a name in the metadata", count: untitled }]
+      : undefined,
   };
 }
