@@ -1,3 +1,15 @@
 // prefrec's library entry point.
+export * as data from "./data/index.js";
+export { rankingMetrics, rankOf } from "./eval/ranking.js";
 export * from "./graph/index.js";
+export { packCompletions, packPrompts, packSequences } from "./model/batch.js";
+export { loadCheckpoint, saveCheckpoint } from "./model/checkpoint.js";
+export { type LmConfig, loadLmConfig } from "./model/config.js";
+export { type Adapter, type Generation, LanguageModel } from "./model/lm.js";
+export { initLoraWeights, mergeLora } from "./model/lora.js";
+export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
+export { LmTokenizer } from "./model/tokenizer.js";
+export { type Objective, objectiveLoss } from "./objectives/index.js";
+export { parseTrainConfig, type TrainConfig } from "./train/config.js";
 export * from "./train/optim.js";
+export { type TrainSummary, train } from "./train/trainer.js";
