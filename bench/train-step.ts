@@ -5,34 +5,35 @@
 // alpha 32 on q,k,v,o,gate,up,down; prompts 256 tokens, answers 8, batch 4. One JSON line.
 
 import {
+  and,
+  causalMask,
   crossEntropy,
   Graph,
   grad,
+  greater,
+  mul,
   neg,
+  Runtime,
+  reduceLogSumExp,
   reduceSum,
   reshape,
-  Runtime,
   slice,
   softplus,
-  reduceLogSumExp,
   sub,
   type Tensor,
   type Value,
   where,
-  greater,
-  mul,
 } from "../src/graph/index.js";
 import { createRng } from "../src/io/rng.js";
 import { packCompletions, packPrompts, packSequences } from "../src/model/batch.js";
 import type { LmConfig } from "../src/model/config.js";
-import { decoderStack, embed, lmHead, MASKED, attend, scores } from "../src/model/graph/decoder.js";
+import { attend, decoderStack, embed, lmHead, MASKED, scores } from "../src/model/graph/decoder.js";
 import { bindModel } from "../src/model/graph/params.js";
 import { initWeights } from "../src/model/init.js";
 import { initLoraWeights } from "../src/model/lora.js";
 import { PROJECTIONS } from "../src/model/names.js";
-import { stepProgram } from "../src/train/program.js";
 import { AdamW } from "../src/train/optim.js";
-import { and, causalMask } from "../src/graph/index.js";
+import { stepProgram } from "../src/train/program.js";
 
 const B = 4;
 const TP = 256;
@@ -66,21 +67,30 @@ const runtime = new Runtime();
 const rng = createRng(3);
 const token = () => 3 + rng.int(config.vocabSize - 3);
 const prompts = Array.from({ length: B }, () => Array.from({ length: TP }, token));
-const answersFor = (k: number) => prompts.map(() => Array.from({ length: 1 + k }, () => Array.from({ length: TC }, token)));
+const answersFor = (k: number) =>
+  prompts.map(() => Array.from({ length: 1 + k }, () => Array.from({ length: TC }, token)));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const STEPS = Number(process.env.STEPS ?? 5);
 
 function freshLora() {
   const lora = initLoraWeights(config, PROJECTIONS, 8, 7);
-  for (const p of lora.values()) for (let i = 0; i < p.B.data.length; i++) p.B.data[i] = (rng.uniform() - 0.5) * 0.01;
+  for (const p of lora.values())
+    for (let i = 0; i < p.B.data.length; i++) p.B.data[i] = (rng.uniform() - 0.5) * 0.01;
   return { weights: lora, scaling: 32 / 8 };
 }
 
 async function sharedStepMs(k: number): Promise<number> {
   const lora = freshLora();
-  const program = stepProgram(config, weights, { type: "sdpo", beta: 1, negatives: k }, { trainable: "lora", frozenAs: "input", lora });
+  const program = stepProgram(
+    config,
+    weights,
+    { type: "sdpo", beta: 1, negatives: k },
+    { trainable: "lora", frozenAs: "input", lora },
+  );
   const compiled = await runtime.compile(program.graph, program.outputs);
-  const params = new Map([...program.model.trainable.keys()].map((n) => [n, program.model.feeds[n] as Float32Array]));
+  const params = new Map(
+    [...program.model.trainable.keys()].map((n) => [n, program.model.feeds[n] as Float32Array]),
+  );
   const optimizer = new AdamW(params, { lr: 1e-4, weightDecay: 0 });
   const { lengths, ...p } = packPrompts(prompts, "left", 0);
   const feeds = {
@@ -93,7 +103,11 @@ async function sharedStepMs(k: number): Promise<number> {
   for (let s = 0; s < STEPS + 1; s++) {
     const t0 = performance.now();
     const out = await compiled.run(feeds);
-    optimizer.update(Object.fromEntries([...program.gradientNames].map(([n, g]) => [n, out[g].data as Float32Array])));
+    optimizer.update(
+      Object.fromEntries(
+        [...program.gradientNames].map(([n, g]) => [n, out[g].data as Float32Array]),
+      ),
+    );
     if (s > 0) times.push(performance.now() - t0);
   }
   return median(times) / B;
@@ -107,7 +121,9 @@ function sequenceLogps(m: ReturnType<typeof bindModel>, g: Graph, S: number): Va
   const answerMask = g.inputs.find((i) => i.name === "answer_mask")!.value;
   const keyValid = reshape(greater(mask, 0.5), [S, 1, 1, 1, "T"]);
   const bias = where(and(causalMask(g, "T"), keyValid), g.constant(0, [], "float32"), MASKED);
-  const { hidden } = decoderStack(m, embed(m, ids), positions, ({ q, k, v }) => attend(scores(q, k, config.headDim), bias, v));
+  const { hidden } = decoderStack(m, embed(m, ids), positions, ({ q, k, v }) =>
+    attend(scores(q, k, config.headDim), bias, v),
+  );
   const logits = lmHead(m, slice(hidden, 1, 0, "T-1")); // position t predicts token t+1
   const targets = slice(ids, 1, 1, "T");
   const isAnswer = greater(slice(answerMask, 1, 1, "T"), 0.5);
@@ -125,7 +141,12 @@ async function naiveStepMs(k: number): Promise<number> {
     g.input("positions", "int64", [S, "T"]);
     g.input("mask", "float32", [S, "T"]);
     g.input("answer_mask", "float32", [S, "T"]);
-    const m = bindModel(g, config, weights, withLora ? { trainable: "lora", frozenAs: "input", lora } : { frozenAs: "input" });
+    const m = bindModel(
+      g,
+      config,
+      weights,
+      withLora ? { trainable: "lora", frozenAs: "input", lora } : { frozenAs: "input" },
+    );
     return { g, m, logps: sequenceLogps(m, g, S) };
   };
   const policy = build(true);
@@ -139,12 +160,13 @@ async function naiveStepMs(k: number): Promise<number> {
   const names = [...policy.m.trainable.keys()];
   const grads = grad(mul(loss, 1 / B), [...policy.m.trainable.values()]);
   const outputs: Record<string, Value> = { loss };
-  names.forEach((n, i) => (outputs[`grad:${n}`] = grads[i]));
+  for (const [i, n] of names.entries()) outputs[`grad:${n}`] = grads[i];
   const policyStep = await runtime.compile(policy.g, outputs);
   const referenceForward = await runtime.compile(reference.g, { logps: reference.logps });
   const sequences: number[][] = [];
   const all = answersFor(k);
-  for (let j = 0; j <= k; j++) for (let b = 0; b < B; b++) sequences.push([...prompts[b], ...all[b][j]]);
+  for (let j = 0; j <= k; j++)
+    for (let b = 0; b < B; b++) sequences.push([...prompts[b], ...all[b][j]]);
   const packed = packSequences(sequences, "right", 0);
   const answerMask = new Float32Array(packed.mask.data.length);
   const T = packed.ids.shape[1];
@@ -163,18 +185,27 @@ async function naiveStepMs(k: number): Promise<number> {
   for (let s = 0; s < STEPS + 1; s++) {
     const t0 = performance.now();
     const ref = await referenceForward.run({ ...reference.m.feeds, ...seqFeeds });
-    const out = await policyStep.run({ ...policy.m.feeds, ...seqFeeds, reference_logps: { data: ref.logps.data, shape: [sequences.length] } });
-    optimizer.update(Object.fromEntries(names.map((n) => [n, out[`grad:${n}`].data as Float32Array])));
+    const out = await policyStep.run({
+      ...policy.m.feeds,
+      ...seqFeeds,
+      reference_logps: { data: ref.logps.data, shape: [sequences.length] },
+    });
+    optimizer.update(
+      Object.fromEntries(names.map((n) => [n, out[`grad:${n}`].data as Float32Array])),
+    );
     if (s > 0) times.push(performance.now() - t0);
   }
   return median(times) / B;
 }
 
 const result: Record<string, number> = {};
-for (const k of [1, 3, 7, 15]) result[`ms_per_example_k${k}`] = Number((await sharedStepMs(k)).toFixed(1));
+for (const k of [1, 3, 7, 15])
+  result[`ms_per_example_k${k}`] = Number((await sharedStepMs(k)).toFixed(1));
 result.ratio_k15_k1 = Number((result.ms_per_example_k15 / result.ms_per_example_k1).toFixed(2));
 result.naive_ms_per_example_k3 = Number((await naiveStepMs(3)).toFixed(1));
-result.speedup_vs_published_k3 = Number((result.naive_ms_per_example_k3 / result.ms_per_example_k3).toFixed(1));
+result.speedup_vs_published_k3 = Number(
+  (result.naive_ms_per_example_k3 / result.ms_per_example_k3).toFixed(1),
+);
 result.threads = runtime.threads;
 result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
 console.log(JSON.stringify(result));
