@@ -3,6 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { registerData } from "./data.js";
 import { registerDoctor } from "./doctor.js";
 import { CliError } from "./errors.js";
+import { registerEval } from "./eval.js";
 import { registerModel } from "./model.js";
 import { registerTokenizer } from "./tokenizer.js";
 import { registerTrain } from "./train.js";
@@ -19,6 +20,7 @@ registerData(program);
 registerTokenizer(program);
 registerModel(program);
 registerTrain(program);
+registerEval(program);
 
 try {
   await program.parseAsync(process.argv);

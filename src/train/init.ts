@@ -37,3 +37,31 @@ export async function initFromRun(runDir: string): Promise<InitFromRun> {
       }
     : { model: previous.model, initAdapter: null, initModel: join(dir, "model"), lora: null };
 }
+
+/** The model directory and adapter (if any) of a run's checkpoint, or of a plain model directory. */
+export async function resolveModel(
+  target: string,
+  checkpoint: "best" | "last" = "best",
+): Promise<{ modelDir: string; adapterDir: string | null; tokenizerDir: string }> {
+  const configFile = join(target, "config.json");
+  if (!existsSync(join(target, "checkpoints"))) {
+    if (!existsSync(configFile))
+      throw new Error(`${target}: neither a training run nor a model directory`);
+    return { modelDir: target, adapterDir: null, tokenizerDir: target };
+  }
+  const run = JSON.parse(await readFile(configFile, "utf8")) as TrainConfig;
+  let dir = join(target, "checkpoints", checkpoint);
+  if (!existsSync(join(dir, "state.json"))) {
+    if (checkpoint === "best") dir = runCheckpointDir(target);
+    else throw new Error(`${target}: no ${checkpoint} checkpoint`);
+  }
+  if (run.lora) {
+    const base = run.initModel ?? run.model;
+    return {
+      modelDir: base,
+      adapterDir: join(dir, "adapter"),
+      tokenizerDir: existsSync(join(base, "tokenizer.json")) ? base : run.model,
+    };
+  }
+  return { modelDir: join(dir, "model"), adapterDir: null, tokenizerDir: join(dir, "model") };
+}

@@ -18,14 +18,15 @@ export function startStepProgress(
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
-        format: `${label} [{bar}] {value}/{total} steps, loss {loss}, eta {eta_formatted}`,
+        format: `${label} [{bar}] {value}/{total}, loss {loss}, eta {eta_formatted}`,
         stream: process.stderr,
       },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, start, { loss: "–" });
     return {
-      update: (step, loss) => bar.update(step, { loss: loss.toFixed(4) }),
+      update: (step, loss) =>
+        bar.update(step, { loss: Number.isNaN(loss) ? "–" : loss.toFixed(4) }),
       done: () => bar.stop(),
     };
   }
@@ -35,7 +36,9 @@ export function startStepProgress(
       const now = Date.now();
       if (now - last > 5000 || step === total) {
         last = now;
-        process.stderr.write(`${label}: step ${step}/${total}, loss ${loss.toFixed(4)}\n`);
+        process.stderr.write(
+          `${label}: ${step}/${total}${Number.isNaN(loss) ? "" : `, loss ${loss.toFixed(4)}`}\n`,
+        );
       }
     },
     done() {},
