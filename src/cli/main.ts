@@ -4,6 +4,7 @@ import { registerData } from "./data.js";
 import { registerDoctor } from "./doctor.js";
 import { CliError } from "./errors.js";
 import { registerEval } from "./eval.js";
+import { registerExperiment } from "./experiment.js";
 import { registerModel } from "./model.js";
 import { registerTokenizer } from "./tokenizer.js";
 import { registerTrain } from "./train.js";
@@ -21,6 +22,7 @@ registerTokenizer(program);
 registerModel(program);
 registerTrain(program);
 registerEval(program);
+registerExperiment(program);
 
 try {
   await program.parseAsync(process.argv);

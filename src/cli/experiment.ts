@@ -1,0 +1,72 @@
+// `prefrec experiment CONFIG` and `prefrec demo`: whole comparisons from one config file.
+
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import { loadExperiment } from "../experiment/config.js";
+import { runExperiment } from "../experiment/run.js";
+import { CliError } from "./errors.js";
+import { modelCliError } from "./model.js";
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+async function run(
+  file: string,
+  opts: { out?: string; dataRoot: string; quiet?: boolean },
+): Promise<void> {
+  let config: Awaited<ReturnType<typeof loadExperiment>>;
+  try {
+    config = await loadExperiment(file, resolve(opts.dataRoot));
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const out = opts.out ?? join("runs", config.name);
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(
+      "\nstopping after this training step; run the same command again to continue…\n",
+    );
+    controller.abort();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    const t0 = performance.now();
+    const result = await runExperiment(config, {
+      out,
+      quiet: opts.quiet,
+      signal: controller.signal,
+    });
+    process.stdout.write(
+      `${result.markdown}\nResults: ${join(out, "results.md")} and results.json (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+    );
+  } catch (error) {
+    if (controller.signal.aborted)
+      throw new CliError("interrupted; run the same command again to continue", 130);
+    throw modelCliError(error);
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
+
+/** Registers `prefrec experiment` and `prefrec demo`. */
+export function registerExperiment(program: CommandUnknownOpts): void {
+  program
+    .command("experiment")
+    .description(
+      "Run an experiment file: dataset → tokenizer → model → stages → evaluation (finished steps are reused)",
+    )
+    .argument("<config>", "YAML or JSON experiment file (see configs/)")
+    .option("--out <dir>", "output directory (default runs/NAME)")
+    .option("--data-root <dir>", "what ${dataRoot} in the config stands for", "../shared/data")
+    .option("--quiet", "no progress output")
+    .action((file, opts) => run(file, opts));
+  program
+    .command("demo")
+    .description("The synthetic-world comparison of SFT, DPO, S-DPO and RecPO (configs/demo.yaml)")
+    .option("--out <dir>", "output directory", "runs/demo")
+    .option("--quiet", "no progress output")
+    .action((opts) => run(join(packageRoot, "configs", "demo.yaml"), { ...opts, dataRoot: "." }));
+}

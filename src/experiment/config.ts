@@ -1,0 +1,141 @@
+// An experiment: dataset → tokenizer → model → training stages → evaluation, in one validated
+// YAML/JSON file. `${dataRoot}` in paths stands for --data-root.
+
+import { readFile } from "node:fs/promises";
+import YAML from "yaml";
+import { z } from "zod";
+import { PROTOCOLS } from "../eval/evaluate.js";
+import { parseTrainConfig, trainConfigSchema } from "../train/config.js";
+
+/** `train` settings as written (checked against the training schema in parseExperiment, so
+ *  that only what the user wrote overrides: never a default). */
+const trainFields = z.record(z.string(), z.unknown());
+
+const stage = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - and _ only"),
+    objective: trainConfigSchema.shape.objective,
+    /** A previous stage to start from (its best checkpoint, as the papers do). */
+    init: z.string().optional(),
+  })
+  .catchall(z.unknown());
+
+export const experimentSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    description: z.string().optional(),
+    seed: z.number().int().default(0),
+    data: z
+      .object({
+        /** Generate a synthetic world first (then source is "synth"). */
+        synth: z.record(z.string(), z.number()).optional(),
+        source: z.string().default("synth"),
+        path: z.string().optional(),
+        /** Any `data prepare` option (camelCase), e.g. candidates, negatives, maxTrain. */
+        prepare: z.record(z.string(), z.unknown()).default({}),
+      })
+      .strict(),
+    tokenizer: z
+      .object({
+        /** An existing tokenizer directory (else the model directory's). */
+        dir: z.string().optional(),
+        /** Or train a byte-level BPE of this size on the training prompts and all titles. */
+        vocab: z.number().int().min(259).optional(),
+      })
+      .strict()
+      .default({}),
+    model: z
+      .object({
+        dir: z.string().optional(),
+        preset: z.enum(["tiny", "small", "base"]).optional(),
+        seed: z.number().int().default(0),
+      })
+      .strict()
+      .refine(
+        (m) => Boolean(m.dir) !== Boolean(m.preset),
+        "give exactly one of model.dir or model.preset",
+      ),
+    /** Defaults for every stage (any `train` setting). */
+    training: trainFields.default({}),
+    stages: z.array(stage).min(1),
+    evaluation: z
+      .object({
+        split: z.enum(["train", "valid", "test"]).default("test"),
+        protocols: z.array(z.enum(PROTOCOLS)).default([...PROTOCOLS]),
+        maxExamples: z.number().int().positive().optional(),
+        maxNewTokens: z.number().int().positive().default(20),
+        batchSize: z.number().int().positive().default(8),
+      })
+      .strict()
+      .default({ split: "test", protocols: [...PROTOCOLS], maxNewTokens: 20, batchSize: 8 }),
+  })
+  .strict();
+
+export type ExperimentConfig = z.infer<typeof experimentSchema>;
+export type StageConfig = ExperimentConfig["stages"][number];
+
+/** Validates an experiment; errors list every bad field, with stage references checked. */
+export function parseExperiment(input: unknown, where = "experiment"): ExperimentConfig {
+  const result = experimentSchema.safeParse(input);
+  if (!result.success)
+    throw new Error(`${where}: invalid experiment config:\n${z.prettifyError(result.error)}`);
+  const config = result.data;
+  const seen = new Set<string>();
+  for (const s of config.stages) {
+    if (seen.has(s.name)) throw new Error(`${where}: stage name "${s.name}" is used twice`);
+    if (s.init !== undefined && !seen.has(s.init)) {
+      throw new Error(
+        `${where}: stage "${s.name}" starts from "${s.init}", which is not an earlier stage`,
+      );
+    }
+    seen.add(s.name);
+    const { name, init, objective, ...overrides } = s;
+    for (const key of ["data", "model", "initAdapter", "initModel", "objective"]) {
+      if (key in config.training)
+        throw new Error(`${where}: training.${key} is set by the experiment, not in training`);
+      if (key in overrides)
+        throw new Error(`${where}: stage "${name}": ${key} is set by the experiment`);
+    }
+    try {
+      parseTrainConfig({ ...config.training, ...overrides, objective, data: "-", model: "-" });
+    } catch (error) {
+      throw new Error(`${where}: stage "${name}"${init ? "" : ""}: ${(error as Error).message}`);
+    }
+  }
+  if (!config.data.synth && !config.data.path)
+    throw new Error(`${where}: data needs a path (or synth settings)`);
+  if (!config.model.dir && config.tokenizer.vocab === undefined && !config.tokenizer.dir) {
+    throw new Error(
+      `${where}: a model from a preset needs a tokenizer (tokenizer.vocab to train one, or tokenizer.dir)`,
+    );
+  }
+  return config;
+}
+
+/** Reads a YAML or JSON experiment file, substituting `${dataRoot}`. */
+export async function loadExperiment(file: string, dataRoot: string): Promise<ExperimentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new Error(`${file}: cannot be read`);
+  }
+  let raw: unknown;
+  try {
+    raw = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new Error(
+      `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"} (${(error as Error).message})`,
+    );
+  }
+  return parseExperiment(substitute(raw, dataRoot), file);
+}
+
+function substitute(value: unknown, dataRoot: string): unknown {
+  if (typeof value === "string") return value.replaceAll("${dataRoot}", dataRoot);
+  if (Array.isArray(value)) return value.map((v) => substitute(v, dataRoot));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, dataRoot)]));
+  }
+  return value;
+}

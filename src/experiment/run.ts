@@ -1,0 +1,336 @@
+// Runs an experiment step by step; a step whose inputs are unchanged (content hash) is reused,
+// so a crashed or extended experiment continues where it stopped.
+
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import YAML from "yaml";
+import { loadExamples, loadPrepared, prepareDataset, writeSynth } from "../data/index.js";
+import { type EvalMetrics, evaluate, metricsMarkdown, protocolNotes } from "../eval/evaluate.js";
+import { writeEvalReport } from "../eval/report.js";
+import { Runtime } from "../graph/index.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { saveCheckpoint } from "../model/checkpoint.js";
+import { initWeights } from "../model/init.js";
+import { LanguageModel } from "../model/lm.js";
+import { presetConfig } from "../model/presets.js";
+import { LmTokenizer } from "../model/tokenizer.js";
+import { trainTokenizer } from "../model/train-tokenizer.js";
+import { parseTrainConfig, type TrainConfig } from "../train/config.js";
+import { initFromRun, resolveModel } from "../train/init.js";
+import { startStepProgress } from "../train/progress.js";
+import { type TrainSummary, train } from "../train/trainer.js";
+import type { ExperimentConfig } from "./config.js";
+
+export interface ExperimentOptions {
+  /** Output directory (runs/NAME). */
+  out: string;
+  quiet?: boolean;
+  runtime?: Runtime;
+  signal?: AbortSignal;
+}
+
+export interface ResultRow {
+  stage: string;
+  objective: string;
+  init: string | null;
+  train: {
+    steps: number;
+    examples: number;
+    seconds: number;
+    examplesPerSecond: number;
+    bestValidLoss: number | null;
+  };
+  evalSeconds: number;
+  metrics: EvalMetrics;
+  curve: { step: number; loss: number }[];
+}
+
+export interface ExperimentResult {
+  name: string;
+  rows: ResultRow[];
+  markdown: string;
+  dir: string;
+}
+
+const hash = (value: unknown) =>
+  createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 24);
+const MARKER = ".prefrec-step.json";
+
+async function doneKey(dir: string): Promise<string | null> {
+  const file = join(dir, MARKER);
+  if (!existsSync(file)) return null;
+  return (JSON.parse(await readFile(file, "utf8")) as { key: string }).key;
+}
+
+async function markDone(
+  dir: string,
+  key: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await writeFileAtomic(join(dir, MARKER), `${JSON.stringify({ key, ...extra })}\n`);
+}
+
+/** Runs (or continues) an experiment. */
+export async function runExperiment(
+  config: ExperimentConfig,
+  options: ExperimentOptions,
+): Promise<ExperimentResult> {
+  const quiet = options.quiet ?? false;
+  const say = (line: string) => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
+  const out = options.out;
+  const settings = config.training as Partial<TrainConfig>;
+  const runtime =
+    options.runtime ??
+    new Runtime({ provider: settings.provider, threads: settings.threads ?? undefined });
+  const totalSteps = 3 + config.stages.length * 2;
+  let stepNo = 0;
+  const header = (what: string) => say(`[${++stepNo}/${totalSteps}] ${what}`);
+
+  // 1. Data.
+  const dataDir = join(out, "data");
+  const dataKey = hash({ data: config.data, seed: config.seed });
+  header("dataset");
+  if ((await doneKey(dataDir)) !== dataKey) {
+    await rm(dataDir, { recursive: true, force: true });
+    let path = config.data.path ?? "";
+    if (config.data.synth) {
+      path = join(dataDir, "world");
+      await writeSynth(path, { ...config.data.synth }, true, quiet);
+    }
+    await prepareDataset({
+      seed: config.seed,
+      ...(config.data.prepare as object),
+      source: config.data.synth ? "synth" : config.data.source,
+      path,
+      out: join(dataDir, "prepared"),
+      force: true,
+      quiet,
+    });
+    await markDone(dataDir, dataKey);
+  } else say("  unchanged, reused");
+  const prepared = join(dataDir, "prepared");
+
+  // 2. Tokenizer.
+  header("tokenizer");
+  let tokenizerDir = config.tokenizer.dir ?? config.model.dir ?? "";
+  const tokKey = hash({ tokenizer: config.tokenizer, dataKey });
+  if (config.tokenizer.vocab !== undefined) {
+    tokenizerDir = join(out, "tokenizer");
+    if ((await doneKey(tokenizerDir)) !== tokKey) {
+      const corpus = join(out, "tokenizer-corpus.txt");
+      const { items } = await loadPrepared(prepared);
+      const examples = await loadExamples(prepared, "train");
+      const lines = [
+        ...examples.map((e) => `${e.prompt} ${e.target.title}`),
+        ...items.map((i) => `Answer: ${i.title}`),
+      ];
+      await writeFile(corpus, `${lines.join("\n")}\n`);
+      await trainTokenizer(corpus, tokenizerDir, {
+        vocabSize: config.tokenizer.vocab,
+        overwrite: true,
+      });
+      await rm(corpus, { force: true });
+      await markDone(tokenizerDir, tokKey);
+    } else say("  unchanged, reused");
+  } else say(`  ${tokenizerDir}`);
+
+  // 3. Model.
+  header("model");
+  let modelDir = config.model.dir ?? "";
+  const modelKey = hash({ model: config.model, tokKey });
+  if (config.model.preset) {
+    modelDir = join(out, "model");
+    if ((await doneKey(modelDir)) !== modelKey) {
+      const tok = await LmTokenizer.load(tokenizerDir);
+      if (tok.eosId === null) throw new Error(`${tokenizerDir}: the tokenizer has no eos token`);
+      const lmConfig = presetConfig(config.model.preset, {
+        vocabSize: tok.vocabSize,
+        bosTokenId: tok.bosId,
+        eosTokenIds: [tok.eosId],
+        padTokenId: tok.padId,
+      });
+      await saveCheckpoint(
+        modelDir,
+        { config: lmConfig, weights: initWeights(lmConfig, config.model.seed) },
+        { tokenizerDir, overwrite: true },
+      );
+      await markDone(modelDir, modelKey);
+    } else say("  unchanged, reused");
+  } else say(`  ${modelDir}`);
+
+  // 4. Stages and their evaluations.
+  const stageKeys = new Map<string, string>();
+  const rows: ResultRow[] = [];
+  const evalExamples = (await loadExamples(prepared, config.evaluation.split)).slice(
+    0,
+    config.evaluation.maxExamples,
+  );
+  for (const stage of config.stages) {
+    const { name, init, objective, ...overrides } = stage;
+    const runDir = join(out, "stages", name);
+    const base = init ? await initFromRun(join(out, "stages", init)) : null;
+    const trainConfig: TrainConfig = parseTrainConfig({
+      seed: config.seed,
+      ...config.training,
+      ...overrides,
+      objective,
+      data: prepared,
+      model: base?.model ?? modelDir,
+      initAdapter: base?.initAdapter ?? null,
+      initModel: base?.initModel ?? null,
+      lora: base ? base.lora : ((overrides as Partial<TrainConfig>).lora ?? settings.lora ?? null),
+    });
+    const { data: _d, model: _m, initAdapter: _a, initModel: _i, ...keyed } = trainConfig;
+    const key = hash({ keyed, dataKey, modelKey, init: init ? stageKeys.get(init) : null });
+    stageKeys.set(name, key);
+    header(`stage ${name} (${objective.type}${init ? ` from ${init}` : ""})`);
+    let summary: TrainSummary;
+    if ((await doneKey(runDir)) === key) {
+      say("  unchanged, reused");
+      summary = JSON.parse(await readFile(join(runDir, "summary.json"), "utf8")) as TrainSummary;
+    } else {
+      const started = existsSync(join(runDir, "config.json"));
+      const same =
+        started &&
+        (await readFile(join(runDir, "config.json"), "utf8").then(
+          (t) => JSON.stringify(JSON.parse(t)) === JSON.stringify(trainConfig),
+        ));
+      if (started && !same) await rm(runDir, { recursive: true, force: true });
+      if (started && same) say("  continuing the interrupted run");
+      summary = await train(trainConfig, runDir, {
+        resume: started && same,
+        quiet,
+        runtime,
+        signal: options.signal,
+      });
+      if (summary.interrupted)
+        throw new Error(`stage ${name} was interrupted; run the experiment again to continue`);
+      await markDone(runDir, key);
+    }
+
+    header(`evaluate ${name} on ${evalExamples.length} ${config.evaluation.split} examples`);
+    const evalDir = join(out, "eval", name);
+    const evalKey = hash({ evaluation: config.evaluation, key });
+    let metrics: EvalMetrics;
+    let evalSeconds: number;
+    if ((await doneKey(evalDir)) === evalKey) {
+      say("  unchanged, reused");
+      const saved = JSON.parse(await readFile(join(evalDir, "metrics.json"), "utf8"));
+      metrics = saved.metrics;
+      evalSeconds = saved.seconds ?? 0;
+    } else {
+      const t0 = performance.now();
+      const resolved = await resolveModel(runDir, "best");
+      const lm = await LanguageModel.load(resolved.modelDir, {
+        adapter: resolved.adapterDir ?? undefined,
+        runtime,
+      });
+      const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
+      const bars = new Map(
+        config.evaluation.protocols.map((p) => [
+          p,
+          startStepProgress(`  ${p}`, evalExamples.length, 0, quiet),
+        ]),
+      );
+      const result = await evaluate(lm, tokenizer, evalExamples, {
+        protocols: config.evaluation.protocols,
+        maxNewTokens: config.evaluation.maxNewTokens,
+        batchSize: config.evaluation.batchSize,
+        maxPromptTokens: trainConfig.maxPromptTokens,
+        onProgress: (p, done, total) => {
+          bars.get(p)?.update(done, Number.NaN);
+          if (done === total) bars.get(p)?.done();
+        },
+      });
+      metrics = result.metrics;
+      evalSeconds = (performance.now() - t0) / 1000;
+      await writeEvalReport(
+        evalDir,
+        {
+          name,
+          model: { dir: resolved.modelDir, adapter: resolved.adapterDir },
+          data: prepared,
+          split: config.evaluation.split,
+          maxNewTokens: config.evaluation.maxNewTokens,
+          metrics,
+        },
+        result.predictions,
+      );
+      const saved = JSON.parse(await readFile(join(evalDir, "metrics.json"), "utf8"));
+      await writeFileAtomic(
+        join(evalDir, "metrics.json"),
+        `${JSON.stringify({ ...saved, seconds: evalSeconds }, null, 2)}\n`,
+      );
+      await markDone(evalDir, evalKey);
+    }
+    rows.push({
+      stage: name,
+      objective: objective.type,
+      init: init ?? null,
+      train: {
+        steps: summary.steps,
+        examples: summary.examples,
+        seconds: summary.seconds,
+        examplesPerSecond: summary.examplesPerSecond,
+        bestValidLoss: summary.bestValidLoss,
+      },
+      evalSeconds,
+      metrics,
+      curve: await readCurve(join(runDir, "metrics.jsonl")),
+    });
+  }
+
+  const markdown = resultsMarkdown(config, rows);
+  await writeFileAtomic(join(out, "results.md"), markdown);
+  await writeFileAtomic(
+    join(out, "results.json"),
+    `${JSON.stringify({ name: config.name, config, rows }, null, 2)}\n`,
+  );
+  return { name: config.name, rows, markdown, dir: out };
+}
+
+async function readCurve(file: string): Promise<{ step: number; loss: number }[]> {
+  if (!existsSync(file)) return [];
+  return (await readFile(file, "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((m) => m.split === undefined)
+    .map((m) => ({ step: m.step, loss: Number(m.loss.toFixed(5)) }));
+}
+
+/** The results table, the training table, the protocol and the exact config. */
+export function resultsMarkdown(config: ExperimentConfig, rows: readonly ResultRow[]): string {
+  const f = (x: number | null | undefined, d = 4) =>
+    x === null || x === undefined ? "–" : x.toFixed(d);
+  const training =
+    "| stage | objective | from | steps | examples | train s | examples/s | best valid loss | eval s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
+    rows
+      .map(
+        (r) =>
+          `| ${r.stage} | ${r.objective} | ${r.init ?? "–"} | ${r.train.steps} | ${r.train.examples} | ${f(r.train.seconds, 1)} | ${f(r.train.examplesPerSecond, 1)} | ${f(r.train.bestValidLoss)} | ${f(r.evalSeconds, 1)} |`,
+      )
+      .join("\n");
+  const examples = rows[0]?.metrics.examples ?? 0;
+  return [
+    `# ${config.name}${config.description ? `: ${config.description}` : ""}`,
+    "",
+    metricsMarkdown(rows.map((r) => ({ name: r.stage, metrics: r.metrics }))),
+    protocolNotes(examples, config.evaluation.maxNewTokens),
+    "",
+    "## Training",
+    "",
+    training,
+    "",
+    "## Configuration",
+    "",
+    "```yaml",
+    YAML.stringify(config).trimEnd(),
+    "```",
+    "",
+  ].join("\n");
+}
