@@ -143,6 +143,21 @@ describe("trainer", () => {
     assert.equal(lines.filter((l) => l.split === "valid").length, 2);
   });
 
+  it("a non-finite loss stops training with the step named and the last good state kept", async () => {
+    const run = join(dir, "nan");
+    await assert.rejects(
+      train(config({ objective: { type: "sft" }, lora: null, maxSteps: 6, lr: 1e30, warmupRatio: 0, maxGradNorm: 1e30 }), run, {
+        quiet: true,
+        runtime,
+      }),
+      /step \d+: the loss is .* \(gradient norm .*\); training stopped, the last good state is in/,
+    );
+    const state = JSON.parse(await readFile(join(run, "checkpoints", "last", "state.json"), "utf8"));
+    const { weights } = await loadCheckpoint(join(run, "checkpoints", "last", "model"));
+    assert.ok([...weights.values()].every((t) => t.data.every(Number.isFinite)), "the kept weights are finite");
+    assert.ok(state.step >= 1);
+  });
+
   it("bad input: existing run, too few negatives, a later stage from nothing", async () => {
     const run = join(dir, "exists");
     await train(config({ objective: { type: "sft" }, lora: null, maxSteps: 1 }), run, {
