@@ -1,5 +1,5 @@
 // End to end on S-DPO's LastFM files: `configs/lastfm-sdpo.yaml` (a tokenizer and the `small`
-// preset from scratch, SFT then DPO and S-DPO on a 4,000-example subset), HR@1 by candidate
+// preset from scratch, SFT then DPO and S-DPO on a 2,000-example subset), HR@1 by candidate
 // ranking on the 2,495 test prompts. Usage: tsx bench/train-lastfm.ts [--data-root DIR] [--out DIR]
 // Prints one JSON line; the full tables are in OUT/results.md.
 
