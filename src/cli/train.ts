@@ -51,7 +51,11 @@ export function registerTrain(program: CommandUnknownOpts): void {
       .option("--config <file>", "YAML or JSON file with any of the settings below (flags win)")
       .option("--lora <r,alpha>", "LoRA on a frozen base (default 8,32 unless --full)", loraPair)
       .option("--lora-targets <list>", "projections to adapt (default: q,k,v,o,gate,up,down)")
-      .option("--lora-dropout <p>", "LoRA dropout (0 only for now)", number)
+      .option(
+        "--lora-dropout <p>",
+        "LoRA dropout on the adapter input, training only (default 0)",
+        number,
+      )
       .option("--full", "full fine-tuning (for models trained from scratch)")
       .option("--beta <x>", "β (dpo, sdpo, recpo, simpo, dmpo; default 1)", number)
       .option("--negatives <k>", "negatives per example (sdpo, recpo, dmpo; default 3)", integer)
@@ -191,9 +195,6 @@ async function resolveConfig(
         ? { targets: (opts.loraTargets as string).split(",").map((s) => s.trim()) }
         : {}),
     };
-  }
-  if ((lora as { dropout?: number } | null)?.dropout) {
-    throw new CliError("LoRA dropout is not implemented yet: use --lora-dropout 0");
   }
   const keys = [
     "lr",

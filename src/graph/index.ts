@@ -7,4 +7,5 @@ export { type Attrs, Graph, GraphError, type Node, Value } from "./graph.js";
 export { layerNorm, linear, rmsNorm } from "./layers.js";
 export { OPSET, type Outputs, saveOnnx, serialize, toModelProto } from "./onnx.js";
 export * from "./ops/index.js";
+export { dropout, uniformLike } from "./random.js";
 export * from "./runtime.js";

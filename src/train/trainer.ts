@@ -7,7 +7,7 @@ import { appendFile, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Example, loadExamples, loadPrepared } from "../data/index.js";
 import { rankingMetrics, rankOf } from "../eval/ranking.js";
-import { Runtime, type Tensor } from "../graph/index.js";
+import { type Feed, Runtime, type Tensor } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { createRng } from "../io/rng.js";
 import { packCompletions, packPrompts } from "../model/batch.js";
@@ -203,7 +203,15 @@ export async function train(
     frozenAs: "input",
     lora: adapter ? { weights: adapter.weights, scaling: loraScaling(adapter.config) } : undefined,
   };
-  const step = stepProgram(modelConfig, weights, objective, bind, true);
+  // LoRA dropout (PEFT's lora_dropout) in the training step only; validation runs without it.
+  const dropoutP = config.lora?.dropout ?? 0;
+  const step = stepProgram(
+    modelConfig,
+    weights,
+    objective,
+    { ...bind, lora: bind.lora ? { ...bind.lora, dropout: dropoutP } : undefined },
+    true,
+  );
   const stepGraph = await runtime.compile(step.graph, step.outputs);
   const lossOnly = stepProgram(
     modelConfig,
@@ -371,7 +379,16 @@ export async function train(
         state.position = 0;
       }
       const batch = ids.map((i) => trainSet[i]);
-      const out = await stepGraph.run({ ...step.model.feeds, ...feedsFor(batch) });
+      const feeds: Record<string, Feed> = {
+        ...step.model.feeds,
+        ...feedsFor(batch),
+      };
+      if (dropoutP > 0)
+        feeds.dropout_seed = {
+          data: new BigInt64Array([BigInt(dropoutSeed(config.seed, state.step, micro))]),
+          shape: [],
+        };
+      const out = await stepGraph.run(feeds);
       lossSum += out.loss.data[0] as number;
       batchExamples += batch.length;
       for (const [name, gradName] of step.gradientNames) {
@@ -456,6 +473,17 @@ export async function train(
   };
   await writeFileAtomic(join(runDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
+}
+
+/** The dropout seed of one micro-batch: a function of (seed, step, micro-batch), so resumes repeat it. */
+function dropoutSeed(seed: number, step: number, micro: number): number {
+  let h =
+    (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^
+      Math.imul(step + 1, 0xc2b2ae35) ^
+      Math.imul(micro + 7, 0x27d4eb2f)) >>>
+    0;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0;
+  return (h ^ (h >>> 16)) & 0x7fffffff;
 }
 
 /** A seeded permutation of 0..n−1 for one epoch. */

@@ -42,8 +42,13 @@ describe("step program gradients vs finite differences", () => {
     { type: "dmpo", beta: 1, negatives: 2 },
     { type: "ipo", tau: 0.5 },
   ];
-  for (const objective of objectives) {
-    it(objective.type, async () => {
+  const dropoutCases: Objective[] = [{ type: "sdpo", beta: 1, negatives: 3 }];
+  const cases: [Objective, number][] = [
+    ...objectives.map((o): [Objective, number] => [o, 0]),
+    ...dropoutCases.map((o): [Objective, number] => [o, 0.3]),
+  ];
+  for (const [objective, dropout] of cases) {
+    it(`${objective.type}${dropout ? ` with LoRA dropout ${dropout}` : ""}`, async () => {
       const lora = initLoraWeights(config, PROJECTIONS, 2, 9);
       let s = 5;
       for (const pair of lora.values()) {
@@ -55,7 +60,7 @@ describe("step program gradients vs finite differences", () => {
       const program = stepProgram(config, weights, objective, {
         dtype: "float64",
         trainable: "lora",
-        lora: { weights: lora, scaling: 2 },
+        lora: { weights: lora, scaling: 2, dropout },
       });
       const withGrads = await testRuntime.compile(program.graph, program.outputs);
       const lossOnly = await testRuntime.compile(program.graph, { loss: program.outputs.loss });
@@ -76,6 +81,7 @@ describe("step program gradients vs finite differences", () => {
         const ref = [-4, -6, -3.5, -8, -5, -2.5, -7, -3];
         feeds.reference_logp = { data: Float64Array.from(ref.slice(0, 2 * N)), shape: [2, N] };
       }
+      if (dropout > 0) feeds.dropout_seed = { data: new BigInt64Array([77n]), shape: [] };
       if (objective.type === "recpo") {
         feeds.margins = {
           data: Float64Array.from([0, 1.5, 0.2, 3, 0, 0.7, 2.2, 0.1]),

@@ -38,9 +38,9 @@ describe("trainer", () => {
     });
 
   for (const mode of ["lora", "full"] as const) {
-    it(`2 steps + resume + 2 steps = 4 steps (${mode}, S-DPO after SFT, accumulation)`, async () => {
+    it(`2 steps + resume + 2 steps = 4 steps (${mode}${mode === "lora" ? " with dropout" : ""}, S-DPO after SFT, accumulation)`, async () => {
       const sftRun = join(dir, `sft-${mode}`);
-      const lora = mode === "lora" ? { r: 4, alpha: 8 } : null;
+      const lora = mode === "lora" ? { r: 4, alpha: 8, dropout: 0.1 } : null;
       await train(config({ objective: { type: "sft" }, lora, maxSteps: 3 }), sftRun, {
         quiet: true,
         runtime,
@@ -107,10 +107,13 @@ describe("trainer", () => {
         metrics.map((m) => m.loss),
         straightMetrics.map((m) => m.loss),
       );
-      assert.ok(
-        Math.abs(straightMetrics[0].loss - Math.log(4)) < 1e-4,
-        "S-DPO starts at log(1+K) (policy = reference)",
-      );
+      // Without dropout the policy starts equal to the reference: S-DPO's loss is log(1+K).
+      if (mode === "full") {
+        assert.ok(
+          Math.abs(straightMetrics[0].loss - Math.log(4)) < 1e-4,
+          "S-DPO starts at log(1+K)",
+        );
+      }
     });
   }
 
@@ -146,15 +149,31 @@ describe("trainer", () => {
   it("a non-finite loss stops training with the step named and the last good state kept", async () => {
     const run = join(dir, "nan");
     await assert.rejects(
-      train(config({ objective: { type: "sft" }, lora: null, maxSteps: 6, lr: 1e30, warmupRatio: 0, maxGradNorm: 1e30 }), run, {
-        quiet: true,
-        runtime,
-      }),
+      train(
+        config({
+          objective: { type: "sft" },
+          lora: null,
+          maxSteps: 6,
+          lr: 1e30,
+          warmupRatio: 0,
+          maxGradNorm: 1e30,
+        }),
+        run,
+        {
+          quiet: true,
+          runtime,
+        },
+      ),
       /step \d+: the loss is .* \(gradient norm .*\); training stopped, the last good state is in/,
     );
-    const state = JSON.parse(await readFile(join(run, "checkpoints", "last", "state.json"), "utf8"));
+    const state = JSON.parse(
+      await readFile(join(run, "checkpoints", "last", "state.json"), "utf8"),
+    );
     const { weights } = await loadCheckpoint(join(run, "checkpoints", "last", "model"));
-    assert.ok([...weights.values()].every((t) => t.data.every(Number.isFinite)), "the kept weights are finite");
+    assert.ok(
+      [...weights.values()].every((t) => t.data.every(Number.isFinite)),
+      "the kept weights are finite",
+    );
     assert.ok(state.step >= 1);
   });
 

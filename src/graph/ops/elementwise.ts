@@ -94,6 +94,16 @@ export const lessOrEqual = (a: Operand, b: Operand): Value => binary("LessOrEqua
 export const greaterOrEqual = (a: Operand, b: Operand): Value =>
   binary("GreaterOrEqual", a, b, "bool");
 export const and = (a: Value, b: Value): Value => binary("And", a, b, "bool");
+
+function integerBinary(op: string, a: Operand, b: Operand): Value {
+  const like = firstValue(op, [a, b]);
+  if (like.dtype !== "int64") throw new GraphError(`${op}: expected int64, got ${like}`);
+  return binary(op, a, b);
+}
+/** Integer remainder with the sign of the divisor (int64; no gradient). */
+export const mod = (a: Operand, b: Operand): Value => integerBinary("Mod", a, b);
+/** Bitwise exclusive or (int64; no gradient). */
+export const bitwiseXor = (a: Operand, b: Operand): Value => integerBinary("BitwiseXor", a, b);
 export const or = (a: Value, b: Value): Value => binary("Or", a, b, "bool");
 export function not(x: Value): Value {
   if (x.dtype !== "bool") throw new GraphError(`Not: expected bool, got ${x}`);
@@ -273,6 +283,9 @@ defineOp("Where", {
     return [null, sumToShape(where(c, g!, 0), a.shape), sumToShape(where(c, 0, g!), b.shape)];
   },
 });
+// Integer-only ops: int64 outputs carry no gradient.
+defineOp("Mod", { lower: lowerAs("Mod") });
+defineOp("BitwiseXor", { lower: lowerAs("BitwiseXor") });
 for (const op of [
   "Equal",
   "Less",

@@ -7,6 +7,7 @@ import {
   concat,
   cos,
   type Dim,
+  dropout,
   gather,
   matmul,
   mul,
@@ -44,7 +45,10 @@ export function projection(m: BoundModel, x: Value, module: string): Value {
   if (m.has(`${module}.bias`)) y = add(y, m.weight(`${module}.bias`));
   const lora = m.lora(module);
   if (lora) {
-    const low = matmul(matmul(x, transpose(lora.A)), transpose(lora.B));
+    const input = lora.dropout
+      ? dropout(x, lora.dropout.p, lora.dropout.seed, lora.dropout.stream)
+      : x;
+    const low = matmul(matmul(input, transpose(lora.A)), transpose(lora.B));
     y = add(y, mul(low, lora.scaling));
   }
   return y;

@@ -15,6 +15,9 @@ export interface LoraBinding {
   weights: LoraWeights;
   /** Multiplier of B·A (alpha/r, or alpha/√r with rsLoRA). */
   scaling: number;
+  /** Training only: PEFT's lora_dropout on the adapter's input, masks drawn from the int64
+   *  scalar input `dropout_seed` (one stream per module). */
+  dropout?: number;
 }
 
 export interface BindOptions {
@@ -36,7 +39,11 @@ export interface BoundModel {
   weight(name: string): Value;
   has(name: string): boolean;
   /** LoRA factors of a module (`model.layers.0.self_attn.q_proj`), if adapted. */
-  lora(module: string): { A: Value; B: Value; scaling: number } | undefined;
+  lora(
+    module: string,
+  ):
+    | { A: Value; B: Value; scaling: number; dropout?: { p: number; seed: Value; stream: number } }
+    | undefined;
   /** Feed name → Value of every trainable tensor (what `grad` is taken with respect to). */
   readonly trainable: ReadonlyMap<string, Value>;
   /** Feeds for every tensor bound as an input. */
@@ -84,7 +91,10 @@ export function bindModel(
     return v;
   };
 
-  const loraValues = new Map<string, { A: Value; B: Value; scaling: number }>();
+  type BoundLora = NonNullable<ReturnType<BoundModel["lora"]>>;
+  const loraValues = new Map<string, BoundLora>();
+  const modules = [...(options.lora?.weights.keys() ?? [])].sort();
+  let dropoutSeed: Value | undefined;
   return {
     graph,
     config,
@@ -107,6 +117,11 @@ export function bindModel(
           B: bind(names.B, pair.B.shape, pair.B.data, train),
           scaling: options.lora!.scaling,
         };
+        const p = options.lora!.dropout ?? 0;
+        if (p > 0) {
+          dropoutSeed ??= graph.input("dropout_seed", "int64", []);
+          bound.dropout = { p, seed: dropoutSeed, stream: modules.indexOf(module) };
+        }
         loraValues.set(module, bound);
       }
       return bound;
