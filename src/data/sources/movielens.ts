@@ -63,32 +63,7 @@ export async function loadMovielens100k(opts: LoadOptions): Promise<LoadedLog> {
   const data = await requireFile(join(opts.path, "u.data"), "MovieLens 100K ratings u.data");
   const itemFile = await requireFile(join(opts.path, "u.item"), "MovieLens 100K catalog u.item");
   const catalog = await readMl100kItems(itemFile, opts);
-  const log = new InteractionLog();
-  await forEachLine(
-    data,
-    (line, n) => {
-      if (!line.trim()) return;
-      const c = line.split("\t");
-      if (!checkColumns(c, 4, data, n, opts.policy)) return;
-      const rating = numberField(c[2], "rating", data, n, opts.policy);
-      const time = numberField(c[3], "timestamp", data, n, opts.policy);
-      if (rating === undefined || time === undefined) return;
-      if (!catalog.has(c[1]))
-        return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in u.item)`);
-      log.add(c[0], c[1], rating, time);
-    },
-    "utf8",
-    !opts.quiet,
-  );
-  return {
-    kind: "log",
-    log,
-    catalog,
-    domain: "movie",
-    files: [data, itemFile],
-    hasRatings: true,
-    hasTime: true,
-  };
+  return ratingsLog(data, "\t", catalog, itemFile, "u.item", opts);
 }
 
 /** MovieLens 1M from a folder with ratings.dat and movies.dat (`::`-separated, Latin-1). */
@@ -107,18 +82,30 @@ export async function loadMovielens1m(opts: LoadOptions): Promise<LoadedLog> {
     },
     "latin1",
   );
+  return ratingsLog(data, "::", catalog, itemFile, "movies.dat", opts);
+}
+
+/** Both MovieLens ratings files: user, item, rating, timestamp rows, items checked against the catalog. */
+async function ratingsLog(
+  data: string,
+  separator: string,
+  catalog: Map<string, Item>,
+  itemFile: string,
+  itemFileName: string,
+  opts: LoadOptions,
+): Promise<LoadedLog> {
   const log = new InteractionLog();
   await forEachLine(
     data,
     (line, n) => {
       if (!line.trim()) return;
-      const c = line.split("::");
+      const c = line.split(separator);
       if (!checkColumns(c, 4, data, n, opts.policy)) return;
       const rating = numberField(c[2], "rating", data, n, opts.policy);
       const time = numberField(c[3], "timestamp", data, n, opts.policy);
       if (rating === undefined || time === undefined) return;
       if (!catalog.has(c[1]))
-        return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in movies.dat)`);
+        return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in ${itemFileName})`);
       log.add(c[0], c[1], rating, time);
     },
     "utf8",
