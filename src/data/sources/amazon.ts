@@ -6,7 +6,7 @@ import { badRow, DataError } from "../errors.js";
 import { exists, forEachLine } from "../lines.js";
 import { InteractionLog, type LoadedLog, type LoadOptions } from "../log.js";
 import type { Item } from "../types.js";
-import { parseJsonOrPy } from "./pyliteral.js";
+import { forEachRecord } from "./pyliteral.js";
 
 const pick = (o: Record<string, unknown>, keys: string[]): unknown => {
   for (const k of keys) if (o[k] !== undefined && o[k] !== null && o[k] !== "") return o[k];
@@ -37,30 +37,18 @@ async function locate(opts: LoadOptions): Promise<{ reviews: string; meta?: stri
 /** Reads Amazon metadata lines into a catalog (title required; brand/category kept as attributes). */
 async function readMeta(file: string, opts: LoadOptions): Promise<Map<string, Item>> {
   const catalog = new Map<string, Item>();
-  await forEachLine(
-    file,
-    (line, n) => {
-      if (!line.trim()) return;
-      let o: Record<string, unknown>;
-      try {
-        o = parseJsonOrPy(line) as Record<string, unknown>;
-      } catch (e) {
-        return badRow(opts.policy, file, n, `invalid JSON: ${(e as Error).message}`);
-      }
-      const id = pick(o, ["parent_asin", "asin"]);
-      const title = String(pick(o, ["title"]) ?? "").trim();
-      if (id === undefined) return badRow(opts.policy, file, n, "field asin/parent_asin: missing");
-      if (!title) return; // metadata without a title: the item keeps a fallback title if it is used
-      const attributes: Record<string, string> = {};
-      const cat = pick(o, ["main_category", "main_cat"]);
-      if (typeof cat === "string") attributes.category = cat;
-      const brand = pick(o, ["brand", "store"]);
-      if (typeof brand === "string") attributes.brand = brand;
-      catalog.set(String(id), { id: String(id), title, attributes });
-    },
-    "utf8",
-    !opts.quiet,
-  );
+  await forEachRecord(file, opts, "invalid JSON", (o, n) => {
+    const id = pick(o, ["parent_asin", "asin"]);
+    const title = String(pick(o, ["title"]) ?? "").trim();
+    if (id === undefined) return badRow(opts.policy, file, n, "field asin/parent_asin: missing");
+    if (!title) return; // metadata without a title: the item keeps a fallback title if it is used
+    const attributes: Record<string, string> = {};
+    const cat = pick(o, ["main_category", "main_cat"]);
+    if (typeof cat === "string") attributes.category = cat;
+    const brand = pick(o, ["brand", "store"]);
+    if (typeof brand === "string") attributes.brand = brand;
+    catalog.set(String(id), { id: String(id), title, attributes });
+  });
   return catalog;
 }
 
@@ -70,39 +58,27 @@ export async function loadAmazon(opts: LoadOptions): Promise<LoadedLog> {
   const catalog = meta ? await readMeta(meta, opts) : new Map<string, Item>();
   const log = new InteractionLog();
   let untitled = 0;
-  await forEachLine(
-    reviews,
-    (line, n) => {
-      if (!line.trim()) return;
-      let o: Record<string, unknown>;
-      try {
-        o = parseJsonOrPy(line) as Record<string, unknown>;
-      } catch (e) {
-        return badRow(opts.policy, reviews, n, `invalid JSON: ${(e as Error).message}`);
-      }
-      const user = pick(o, ["user_id", "reviewerID"]);
-      const item = pick(o, ["parent_asin", "asin"]);
-      const rating = Number(pick(o, ["rating", "overall"]));
-      const rawTime = pick(o, ["timestamp", "unixReviewTime"]);
-      const time =
-        typeof rawTime === "number" ? (rawTime > 1e11 ? rawTime / 1000 : rawTime) : Number(rawTime);
-      if (user === undefined)
-        return badRow(opts.policy, reviews, n, "field user_id/reviewerID: missing");
-      if (item === undefined)
-        return badRow(opts.policy, reviews, n, "field parent_asin/asin: missing");
-      if (!Number.isFinite(rating))
-        return badRow(opts.policy, reviews, n, "field rating/overall: expected a number");
-      if (!Number.isFinite(time))
-        return badRow(opts.policy, reviews, n, "field timestamp/unixReviewTime: expected a number");
-      if (meta && !catalog.has(String(item))) {
-        untitled++;
-        return;
-      }
-      log.add(String(user), String(item), rating, time);
-    },
-    "utf8",
-    !opts.quiet,
-  );
+  await forEachRecord(reviews, opts, "invalid JSON", (o, n) => {
+    const user = pick(o, ["user_id", "reviewerID"]);
+    const item = pick(o, ["parent_asin", "asin"]);
+    const rating = Number(pick(o, ["rating", "overall"]));
+    const rawTime = pick(o, ["timestamp", "unixReviewTime"]);
+    const time =
+      typeof rawTime === "number" ? (rawTime > 1e11 ? rawTime / 1000 : rawTime) : Number(rawTime);
+    if (user === undefined)
+      return badRow(opts.policy, reviews, n, "field user_id/reviewerID: missing");
+    if (item === undefined)
+      return badRow(opts.policy, reviews, n, "field parent_asin/asin: missing");
+    if (!Number.isFinite(rating))
+      return badRow(opts.policy, reviews, n, "field rating/overall: expected a number");
+    if (!Number.isFinite(time))
+      return badRow(opts.policy, reviews, n, "field timestamp/unixReviewTime: expected a number");
+    if (meta && !catalog.has(String(item))) {
+      untitled++;
+      return;
+    }
+    log.add(String(user), String(item), rating, time);
+  });
   return {
     kind: "log",
     log,

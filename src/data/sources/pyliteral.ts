@@ -1,3 +1,6 @@
+import { badRow } from "../errors.js";
+import { forEachLine } from "../lines.js";
+import type { LoadOptions } from "../log.js";
 // A parser for Python literal lines (dicts, lists, strings, numbers, True/False/None), the format
 // of the UCSD Steam and older Amazon dumps, which are not JSON.
 
@@ -115,4 +118,31 @@ export function parseJsonOrPy(text: string): unknown {
     }
   }
   return parsePyLiteral(t);
+}
+
+/**
+ * Calls `visit` with each non-empty line of a JSON-lines (or Python-literal lines) file parsed
+ * to an object; an unparseable line is a bad row (`<what>: …`) under the load policy.
+ */
+export async function forEachRecord(
+  file: string,
+  opts: LoadOptions,
+  what: string,
+  visit: (record: Record<string, unknown>, lineNo: number) => void,
+): Promise<void> {
+  await forEachLine(
+    file,
+    (line, n) => {
+      if (!line.trim()) return;
+      let record: Record<string, unknown>;
+      try {
+        record = parseJsonOrPy(line) as Record<string, unknown>;
+      } catch (e) {
+        return badRow(opts.policy, file, n, `${what}: ${(e as Error).message}`);
+      }
+      visit(record, n);
+    },
+    "utf8",
+    !opts.quiet,
+  );
 }

@@ -5,7 +5,7 @@ import { badRow, DataError } from "../errors.js";
 import { exists, forEachLine } from "../lines.js";
 import { InteractionLog, type LoadedLog, type LoadOptions } from "../log.js";
 import type { Item } from "../types.js";
-import { parseJsonOrPy } from "./pyliteral.js";
+import { forEachRecord } from "./pyliteral.js";
 
 /** Hours played → a 1–5 intensity (<1 h: 1, <5: 2, <20: 3, <100: 4, else 5); NaN (no rating) when unknown. */
 export function hoursToRating(hours: unknown): number {
@@ -31,60 +31,36 @@ export async function loadSteam(opts: LoadOptions): Promise<LoadedLog> {
   const catalog = new Map<string, Item>();
   if (meta) {
     const m = meta;
-    await forEachLine(
-      m,
-      (line, n) => {
-        if (!line.trim()) return;
-        let o: Record<string, unknown>;
-        try {
-          o = parseJsonOrPy(line) as Record<string, unknown>;
-        } catch (e) {
-          return badRow(opts.policy, m, n, `invalid record: ${(e as Error).message}`);
-        }
-        const id = o.id ?? o.product_id;
-        const title = String(o.app_name ?? o.title ?? "").trim();
-        if (id === undefined || !title) return; // games without an id or a name cannot be shown
-        const attributes: Record<string, string[] | string> = {};
-        if (Array.isArray(o.genres)) attributes.genres = o.genres.map(String);
-        if (typeof o.developer === "string") attributes.developer = o.developer;
-        catalog.set(String(id), { id: String(id), title, attributes });
-      },
-      "utf8",
-      !opts.quiet,
-    );
+    await forEachRecord(m, opts, "invalid record", (o, n) => {
+      const id = o.id ?? o.product_id;
+      const title = String(o.app_name ?? o.title ?? "").trim();
+      if (id === undefined || !title) return; // games without an id or a name cannot be shown
+      const attributes: Record<string, string[] | string> = {};
+      if (Array.isArray(o.genres)) attributes.genres = o.genres.map(String);
+      if (typeof o.developer === "string") attributes.developer = o.developer;
+      catalog.set(String(id), { id: String(id), title, attributes });
+    });
   }
   const log = new InteractionLog();
   let untitled = 0;
-  await forEachLine(
-    reviews,
-    (line, n) => {
-      if (!line.trim()) return;
-      let o: Record<string, unknown>;
-      try {
-        o = parseJsonOrPy(line) as Record<string, unknown>;
-      } catch (e) {
-        return badRow(opts.policy, reviews, n, `invalid record: ${(e as Error).message}`);
-      }
-      const user = o.user_id ?? o.username;
-      const item = o.product_id ?? o.item_id;
-      if (user === undefined || user === "")
-        return badRow(opts.policy, reviews, n, "field username/user_id: missing");
-      if (item === undefined) return badRow(opts.policy, reviews, n, "field product_id: missing");
-      const t = Date.parse(String(o.date ?? ""));
-      if (meta && !catalog.has(String(item))) {
-        untitled++;
-        return;
-      }
-      log.add(
-        String(user),
-        String(item),
-        hoursToRating(o.hours),
-        Number.isFinite(t) ? t / 1000 : Number.NaN,
-      );
-    },
-    "utf8",
-    !opts.quiet,
-  );
+  await forEachRecord(reviews, opts, "invalid record", (o, n) => {
+    const user = o.user_id ?? o.username;
+    const item = o.product_id ?? o.item_id;
+    if (user === undefined || user === "")
+      return badRow(opts.policy, reviews, n, "field username/user_id: missing");
+    if (item === undefined) return badRow(opts.policy, reviews, n, "field product_id: missing");
+    const t = Date.parse(String(o.date ?? ""));
+    if (meta && !catalog.has(String(item))) {
+      untitled++;
+      return;
+    }
+    log.add(
+      String(user),
+      String(item),
+      hoursToRating(o.hours),
+      Number.isFinite(t) ? t / 1000 : Number.NaN,
+    );
+  });
   return {
     kind: "log",
     log,
