@@ -60,7 +60,7 @@ export function registerEval(program: CommandUnknownOpts): void {
     .option("--batch-size <n>", "prompts per batch", integer, 8)
     .option(
       "--out <dir>",
-      "report directory (default: TARGET/eval-SPLIT, or ./eval-SPLIT for a model)",
+      "report directory (default: TARGET/eval-SPLIT)",
     )
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
