@@ -2,18 +2,13 @@
 // (forward + backward + AdamW). Prints one JSON line.
 
 import { Graph, matmul, Runtime } from "../src/graph/index.js";
+import { createRng } from "../src/io/rng.js";
 import { AdamW } from "../src/train/optim.js";
 import { buildGptTrainingGraph, type GptConfig, gptParameterShapes } from "./gpt.js";
 
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = createRng(seed);
+  return () => stream.uniform();
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
