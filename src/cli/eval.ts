@@ -58,10 +58,7 @@ export function registerEval(program: CommandUnknownOpts): void {
     .option("--max-new-tokens <n>", "generation budget (S-DPO: 20)", integer, 20)
     .option("--max-prompt-tokens <n>", "longer prompts keep their end (default 512)", integer, 512)
     .option("--batch-size <n>", "prompts per batch", integer, 8)
-    .option(
-      "--out <dir>",
-      "report directory (default: TARGET/eval-SPLIT)",
-    )
+    .option("--out <dir>", "report directory (default: TARGET/eval-SPLIT)")
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
     )

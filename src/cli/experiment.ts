@@ -60,6 +60,7 @@ export function registerExperiment(program: CommandUnknownOpts): void {
     )
     .argument("<config>", "YAML or JSON experiment file (see configs/)")
     .option("--out <dir>", "output directory (default runs/NAME)")
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's literal placeholder
     .option("--data-root <dir>", "what ${dataRoot} in the config stands for", "../shared/data")
     .option("--quiet", "no progress output")
     .action((file, opts) => run(file, opts));

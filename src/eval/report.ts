@@ -26,7 +26,7 @@ export async function writeEvalReport(
   await writeFileAtomic(join(dir, "metrics.md"), md);
   await writeFileAtomic(
     join(dir, "predictions.jsonl"),
-    predictions.map((p) => JSON.stringify(p)).join("\n") + "\n",
+    `${predictions.map((p) => JSON.stringify(p)).join("\n")}\n`,
   );
   return md;
 }

@@ -132,6 +132,7 @@ export async function loadExperiment(file: string, dataRoot: string): Promise<Ex
 }
 
 function substitute(value: unknown, dataRoot: string): unknown {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's literal placeholder
   if (typeof value === "string") return value.replaceAll("${dataRoot}", dataRoot);
   if (Array.isArray(value)) return value.map((v) => substitute(v, dataRoot));
   if (value && typeof value === "object") {

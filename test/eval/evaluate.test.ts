@@ -54,9 +54,9 @@ describe("evaluate", () => {
       t.map((e) => e.prompt),
       t.map((e) => e.candidates),
     );
-    predictions.forEach((p, i) =>
-      assert.equal(p.ranking!.rankSum, rankOf(direct.logpSum[i], t[i].targetIndex)),
-    );
+    for (const [i, p] of predictions.entries()) {
+      assert.equal(p.ranking!.rankSum, rankOf(direct.logpSum[i], t[i].targetIndex));
+    }
     const hr1 = predictions.filter((p) => p.ranking!.rankSum === 1).length / 10;
     assert.equal(metrics.ranking!.sum.hr["1"], hr1);
     // Greedy constrained decoding picks the first token greedily, so its hit rate need not equal

@@ -3,7 +3,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { badRow, DataError } from "../errors.js";
-import { exists, forEachLine } from "../lines.js";
+import { exists } from "../lines.js";
 import { InteractionLog, type LoadedLog, type LoadOptions } from "../log.js";
 import type { Item } from "../types.js";
 import { forEachRecord } from "./pyliteral.js";

@@ -2,7 +2,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { badRow, DataError } from "../errors.js";
-import { exists, forEachLine } from "../lines.js";
+import { exists } from "../lines.js";
 import { InteractionLog, type LoadedLog, type LoadOptions } from "../log.js";
 import type { Item } from "../types.js";
 import { forEachRecord } from "./pyliteral.js";
@@ -31,7 +31,7 @@ export async function loadSteam(opts: LoadOptions): Promise<LoadedLog> {
   const catalog = new Map<string, Item>();
   if (meta) {
     const m = meta;
-    await forEachRecord(m, opts, "invalid record", (o, n) => {
+    await forEachRecord(m, opts, "invalid record", (o, _n) => {
       const id = o.id ?? o.product_id;
       const title = String(o.app_name ?? o.title ?? "").trim();
       if (id === undefined || !title) return; // games without an id or a name cannot be shown
