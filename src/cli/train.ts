@@ -89,6 +89,11 @@ export function registerTrain(program: CommandUnknownOpts): void {
         integer,
       )
       .option("--seed <n>", "seed for data order and LoRA init (default 0)", integer)
+      .option(
+        "--log-every <n>",
+        "without a terminal, a progress line every n steps (default: ~20 lines)",
+        integer,
+      )
       .option("--threads <n>", "intra-op threads (default: all cores)", integer)
       .addOption(new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]))
       .option("--quiet", "no progress output")
@@ -211,6 +216,7 @@ async function resolveConfig(
     "evalExamples",
     "saveEvery",
     "seed",
+    "logEvery",
     "threads",
     "provider",
   ];

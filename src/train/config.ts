@@ -79,6 +79,8 @@ export const trainConfigSchema = z
     /** Save the last checkpoint every N steps (0: only at the end). */
     saveEvery: z.number().int().min(0).default(0),
     seed: z.number().int().default(0),
+    /** Without a terminal, print a progress line every N steps (null: about 20 lines per run). */
+    logEvery: z.number().int().positive().nullable().default(null),
     /** RecPO on data without ratings: accept margins from the default signals. */
     recpoDefaultSignals: z.boolean().default(false),
     threads: z.number().int().positive().nullable().default(null),

@@ -1,4 +1,5 @@
-// Training progress: a bar with the loss on a terminal, a plain line every few seconds otherwise.
+// Progress over steps: a bar with the loss and ETA on a terminal, a plain line every N steps
+// otherwise (logs, CI).
 
 import cliProgress from "cli-progress";
 
@@ -7,12 +8,13 @@ export interface StepProgress {
   done(): void;
 }
 
-/** Progress over optimizer steps, starting at `start` of `total`. */
+/** Progress over `total` steps from `start`; off a terminal, a line every `every` steps (default: ~20 lines in all). */
 export function startStepProgress(
   label: string,
   total: number,
   start: number,
   quiet: boolean,
+  every?: number,
 ): StepProgress {
   if (quiet) return { update() {}, done() {} };
   if (process.stderr.isTTY) {
@@ -30,12 +32,10 @@ export function startStepProgress(
       done: () => bar.stop(),
     };
   }
-  let last = 0;
+  const interval = every ?? Math.max(1, Math.round(total / 20));
   return {
     update(step, loss) {
-      const now = Date.now();
-      if (now - last > 5000 || step === total) {
-        last = now;
+      if (step % interval === 0 || step === total) {
         process.stderr.write(
           `${label}: ${step}/${total}${Number.isNaN(loss) ? "" : `, loss ${loss.toFixed(4)}`}\n`,
         );

@@ -344,7 +344,13 @@ export async function train(
   };
 
   // The loop.
-  const progress = startStepProgress(`train ${objective.type}`, totalSteps, state.step, quiet);
+  const progress = startStepProgress(
+    `train ${objective.type}`,
+    totalSteps,
+    state.step,
+    quiet,
+    config.logEvery ?? undefined,
+  );
   const accum = new Map<string, Float32Array>();
   for (const [name, p] of params) accum.set(name, new Float32Array(p.length));
   const started = performance.now();
@@ -369,6 +375,7 @@ export async function train(
     for (const a of accum.values()) a.fill(0);
     let lossSum = 0;
     let batchExamples = 0;
+    let batchTokens = 0;
     const metricSums: Record<string, number> = {};
     for (let micro = 0; micro < config.gradAccum; micro++) {
       const order = orderOf(state.epoch);
@@ -391,6 +398,9 @@ export async function train(
       const out = await stepGraph.run(feeds);
       lossSum += out.loss.data[0] as number;
       batchExamples += batch.length;
+      // Tokens the step processed: each prompt once, plus every answer scored.
+      for (const e of batch)
+        batchTokens += e.prompt.length + e.answers.slice(0, N).reduce((t, a) => t + a.length, 0);
       for (const [name, gradName] of step.gradientNames) {
         const g = out[gradName].data as Float32Array;
         const a = accum.get(name)!;
@@ -424,6 +434,7 @@ export async function train(
       loss,
       grad_norm: gradNorm,
       examples_per_s: batchExamples / seconds,
+      tokens_per_s: batchTokens / seconds,
     };
     for (const [name, sum] of Object.entries(metricSums)) entry[name] = sum / batchExamples;
     state.elapsed = elapsedBefore + (performance.now() - started) / 1000;
