@@ -3,27 +3,16 @@
 // validation (loss + HR@1 by candidate ranking), best/last checkpoints, exact resume.
 
 import { existsSync } from "node:fs";
-import { appendFile, mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Example, loadExamples, loadPrepared } from "../data/index.js";
 import { rankingMetrics, rankOf } from "../eval/ranking.js";
 import { type Feed, Runtime, type Tensor } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { createRng } from "../io/rng.js";
-import { packCompletions, packPrompts } from "../model/batch.js";
-import { loadCheckpoint } from "../model/checkpoint.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { LanguageModel } from "../model/lm.js";
-import { initLoraWeights } from "../model/lora.js";
-import type { Projection } from "../model/names.js";
-import {
-  type LoraAdapterConfig,
-  type LoraWeights,
-  loadLoraAdapter,
-  loraScaling,
-} from "../model/peft.js";
-import { LmTokenizer } from "../model/tokenizer.js";
-import { isPreference, needsReference, negativesUsed } from "../objectives/index.js";
+import { loraScaling } from "../model/peft.js";
+import { needsReference, negativesUsed } from "../objectives/index.js";
+import { batchFeeds, dropoutSeed, shuffled } from "./batches.js";
 import {
   type CheckpointContents,
   type LoopState,
@@ -31,19 +20,23 @@ import {
   saveRunCheckpoint,
 } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
+import { TrainingError } from "./errors.js";
 import { AdamW, clipGradNorm } from "./optim.js";
 import { stepProgram } from "./program.js";
 import { startStepProgress } from "./progress.js";
 import { referenceKey, referenceLogps } from "./reference.js";
 import { cosineWithWarmup } from "./schedule.js";
-import { type TokenizedExample, tokenizeExample } from "./tokenize.js";
+import {
+  cloneLora,
+  fileStamp,
+  loadStartingPoint,
+  loadTrainingData,
+  prepareRunDir,
+  restoreTrainable,
+} from "./setup.js";
+import type { TokenizedExample } from "./tokenize.js";
 
-export class TrainingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TrainingError";
-  }
-}
+export { TrainingError };
 
 export interface TrainOptions {
   /** Continue from RUN/checkpoints/last. */
@@ -105,69 +98,15 @@ export async function train(
   const N = 1 + K;
 
   // Model, tokenizer, trainable tensors.
-  const modelDir = config.initModel ?? config.model;
-  const { config: modelConfig, weights } = await loadCheckpoint(modelDir);
-  const tokenizer = await LmTokenizer.load(
-    existsSync(join(modelDir, "tokenizer.json")) ? modelDir : config.model,
-  );
-  let adapter: { config: LoraAdapterConfig; weights: LoraWeights } | undefined;
-  if (config.lora) {
-    const adapterConfig: LoraAdapterConfig = {
-      r: config.lora.r,
-      loraAlpha: config.lora.alpha,
-      loraDropout: config.lora.dropout,
-      targetModules: [...config.lora.targets],
-      baseModelNameOrPath: config.model,
-      useRslora: false,
-      extra: {},
-    };
-    if (config.initAdapter) {
-      const loaded = await loadLoraAdapter(config.initAdapter);
-      if (
-        loaded.config.r !== adapterConfig.r ||
-        loaded.config.loraAlpha !== adapterConfig.loraAlpha
-      ) {
-        throw new TrainingError(
-          `${config.initAdapter}: adapter has r=${loaded.config.r}, alpha=${loaded.config.loraAlpha}; the run asks for r=${adapterConfig.r}, alpha=${adapterConfig.loraAlpha}`,
-        );
-      }
-      adapter = {
-        config: { ...loaded.config, baseModelNameOrPath: config.model },
-        weights: loaded.weights,
-      };
-    } else {
-      adapter = {
-        config: adapterConfig,
-        weights: initLoraWeights(
-          modelConfig,
-          config.lora.targets as Projection[],
-          config.lora.r,
-          config.seed,
-        ),
-      };
-    }
-  }
+  const { modelDir, modelConfig, weights, tokenizer, adapter } = await loadStartingPoint(config);
 
   // Data.
-  const dataset = await loadPrepared(config.data);
-  let trainRaw = await loadExamples(config.data, "train");
-  if (config.maxExamples) trainRaw = trainRaw.slice(0, config.maxExamples);
-  const validRaw = (await loadExamples(config.data, "valid")).slice(0, config.evalExamples);
-  if (trainRaw.length === 0) throw new TrainingError(`${config.data}: no training examples`);
-  checkData(config, trainRaw, K);
-  const cache = new Map<string, number[]>();
-  const tok = (e: Example) =>
-    tokenizeExample(tokenizer, e, { maxPromptTokens: config.maxPromptTokens }, cache);
-  const trainSet = trainRaw.map(tok);
-  const validSet = validRaw.map(tok);
-  for (const e of [...trainSet, ...validSet]) {
-    const bad = [e.prompt, ...e.answers].flat().find((id) => id >= modelConfig.vocabSize);
-    if (bad !== undefined) {
-      throw new TrainingError(
-        `token id ${bad} ≥ the model's vocabulary (${modelConfig.vocabSize}): tokenizer and model do not match`,
-      );
-    }
-  }
+  const { dataset, trainSet, validSet } = await loadTrainingData(
+    config,
+    tokenizer,
+    modelConfig.vocabSize,
+    K,
+  );
 
   // Reference log-probs, once (the policy starts equal to the reference).
   let reference = new Map<string, number[]>();
@@ -270,36 +209,9 @@ export async function train(
   const writeMetric = (entry: Record<string, unknown>) =>
     appendFile(metricsFile, `${JSON.stringify(entry)}\n`);
 
-  const feedsFor = (batch: readonly TokenizedExample[]): Record<string, Tensor> => {
-    const padId = modelConfig.padTokenId ?? modelConfig.eosTokenIds[0] ?? 0;
-    const { lengths, ...prompt } = packPrompts(
-      batch.map((e) => e.prompt),
-      "left",
-      padId,
-    );
-    const feeds: Record<string, Tensor> = {
-      ...prompt,
-      ...packCompletions(
-        batch.map((e) => e.answers.slice(0, N)),
-        lengths,
-        padId,
-      ),
-    };
-    if (needsReference(objective)) {
-      feeds.reference_logp = {
-        data: Float32Array.from(batch.flatMap((e) => reference.get(e.id)!)),
-        shape: [batch.length, N],
-      };
-    }
-    if (objective.type === "recpo") {
-      const margins = batch.flatMap((e) => [
-        0,
-        ...e.phi.slice(1, N).map((phi) => (objective.lambda * e.phi[0]) / phi),
-      ]);
-      feeds.margins = { data: Float32Array.from(margins), shape: [batch.length, N] };
-    }
-    return feeds;
-  };
+  const padId = modelConfig.padTokenId ?? modelConfig.eosTokenIds[0] ?? 0;
+  const feedsFor = (batch: readonly TokenizedExample[]) =>
+    batchFeeds(batch, { answers: N, padId, objective, reference });
 
   const validate = async (): Promise<ValidationResult | null> => {
     if (validSet.length === 0) return null;
@@ -484,111 +396,4 @@ export async function train(
   };
   await writeFileAtomic(join(runDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
-}
-
-/** The dropout seed of one micro-batch: a function of (seed, step, micro-batch), so resumes repeat it. */
-function dropoutSeed(seed: number, step: number, micro: number): number {
-  let h =
-    (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^
-      Math.imul(step + 1, 0xc2b2ae35) ^
-      Math.imul(micro + 7, 0x27d4eb2f)) >>>
-    0;
-  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0;
-  return (h ^ (h >>> 16)) & 0x7fffffff;
-}
-
-/** A seeded permutation of 0..n−1 for one epoch. */
-function shuffled(n: number, seed: number, epoch: number): number[] {
-  const rng = createRng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
-
-function cloneLora(weights: LoraWeights): LoraWeights {
-  const out: LoraWeights = new Map();
-  for (const [m, { A, B }] of weights) {
-    out.set(m, {
-      A: { shape: [...A.shape], data: A.data.slice() },
-      B: { shape: [...B.shape], data: B.data.slice() },
-    });
-  }
-  return out;
-}
-
-/** Size and modification time of a directory's files, to notice a changed model. */
-async function fileStamp(dir: string): Promise<string> {
-  const names = (await readdir(dir))
-    .filter((n) => n.endsWith(".safetensors") || n.endsWith(".json"))
-    .sort();
-  const parts = await Promise.all(
-    names.map(
-      async (n) => `${n}:${(await stat(join(dir, n))).size}:${(await stat(join(dir, n))).mtimeMs}`,
-    ),
-  );
-  return parts.join("|");
-}
-
-function checkData(config: TrainConfig, examples: readonly Example[], K: number): void {
-  const objective = config.objective;
-  if (isPreference(objective)) {
-    const short = examples.find((e) => e.negatives.length < K);
-    if (short) {
-      throw new TrainingError(
-        `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K} (prepare the data with --negatives ${K})`,
-      );
-    }
-  }
-  if (objective.type === "recpo" && objective.lambda > 0 && !config.recpoDefaultSignals) {
-    const rated = examples.some((e) => e.target.rating !== undefined);
-    if (!rated) {
-      throw new TrainingError(
-        `${config.data}: no example carries a rating, so every RecPO margin would come from default signals; prepare data with ratings, or pass --default-signals to accept that`,
-      );
-    }
-  }
-}
-
-async function prepareRunDir(runDir: string, config: TrainConfig, resume: boolean): Promise<void> {
-  const configFile = join(runDir, "config.json");
-  // A run that failed before its first step left only its config: starting again is fine.
-  const started =
-    existsSync(join(runDir, "metrics.jsonl")) || existsSync(join(runDir, "checkpoints"));
-  if (existsSync(configFile) && started) {
-    if (!resume) {
-      throw new TrainingError(
-        `${runDir} already holds a run; continue it with --resume or choose another --out`,
-      );
-    }
-    const previous = JSON.parse(await readFile(configFile, "utf8"));
-    const { maxSteps: _a, ...before } = previous as TrainConfig;
-    const { maxSteps: _b, ...now } = config;
-    if (JSON.stringify(before) !== JSON.stringify(now)) {
-      throw new TrainingError(
-        `${runDir}: --resume with a different configuration than the run's config.json`,
-      );
-    }
-  }
-  await mkdir(runDir, { recursive: true });
-  await writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
-}
-
-async function restoreTrainable(
-  dir: string,
-  params: Map<string, Float32Array>,
-  lora: boolean,
-): Promise<void> {
-  if (lora) {
-    const { weights } = await loadLoraAdapter(join(dir, "adapter"));
-    for (const [module, { A, B }] of weights) {
-      params.get(`${module}.lora_A`)?.set(A.data);
-      params.get(`${module}.lora_B`)?.set(B.data);
-    }
-  } else {
-    const { weights } = await loadCheckpoint(join(dir, "model"));
-    for (const [name, t] of weights) params.get(name)?.set(t.data);
-  }
 }

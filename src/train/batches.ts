@@ -1,0 +1,71 @@
+// Batches: the seeded order of examples per epoch, per-micro-batch dropout seeds, and the feeds
+// of the step program (prompts once, the 1+K answers, reference log-probs, RecPO margins).
+
+import type { Tensor } from "../graph/index.js";
+import { createRng } from "../io/rng.js";
+import { packCompletions, packPrompts } from "../model/batch.js";
+import { needsReference, type Objective } from "../objectives/index.js";
+import type { TokenizedExample } from "./tokenize.js";
+
+/** The feeds of one batch for the step program. */
+export function batchFeeds(
+  batch: readonly TokenizedExample[],
+  o: {
+    answers: number;
+    padId: number;
+    objective: Objective;
+    reference: ReadonlyMap<string, number[]>;
+  },
+): Record<string, Tensor> {
+  const N = o.answers;
+  const { lengths, ...prompt } = packPrompts(
+    batch.map((e) => e.prompt),
+    "left",
+    o.padId,
+  );
+  const feeds: Record<string, Tensor> = {
+    ...prompt,
+    ...packCompletions(
+      batch.map((e) => e.answers.slice(0, N)),
+      lengths,
+      o.padId,
+    ),
+  };
+  if (needsReference(o.objective)) {
+    feeds.reference_logp = {
+      data: Float32Array.from(batch.flatMap((e) => o.reference.get(e.id)!)),
+      shape: [batch.length, N],
+    };
+  }
+  const objective = o.objective;
+  if (objective.type === "recpo") {
+    const margins = batch.flatMap((e) => [
+      0,
+      ...e.phi.slice(1, N).map((phi) => (objective.lambda * e.phi[0]) / phi),
+    ]);
+    feeds.margins = { data: Float32Array.from(margins), shape: [batch.length, N] };
+  }
+  return feeds;
+}
+
+/** The dropout seed of one micro-batch: a function of (seed, step, micro-batch), so resumes repeat it. */
+export function dropoutSeed(seed: number, step: number, micro: number): number {
+  let h =
+    (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^
+      Math.imul(step + 1, 0xc2b2ae35) ^
+      Math.imul(micro + 7, 0x27d4eb2f)) >>>
+    0;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0;
+  return (h ^ (h >>> 16)) & 0x7fffffff;
+}
+
+/** A seeded permutation of 0..n−1 for one epoch. */
+export function shuffled(n: number, seed: number, epoch: number): number[] {
+  const rng = createRng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
