@@ -57,12 +57,11 @@ async function colourWorld(dir: string): Promise<string> {
     // Every other candidate is a negative, so S-DPO's softmax spans the whole list.
     candidates: 6,
     negatives: 5,
-    history: 6,
     maxTrain: 48,
     maxValid: 8,
     maxTest: 8,
     quiet: true,
-  } as Parameters<typeof prepareDataset>[0]);
+  });
   return data;
 }
 
