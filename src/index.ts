@@ -1,6 +1,9 @@
 // prefrec's library entry point.
 export * as data from "./data/index.js";
+export { type EvalMetrics, evaluate, type Prediction } from "./eval/evaluate.js";
 export { rankingMetrics, rankOf } from "./eval/ranking.js";
+export { type ExperimentConfig, loadExperiment, parseExperiment } from "./experiment/config.js";
+export { runExperiment } from "./experiment/run.js";
 export * from "./graph/index.js";
 export { packCompletions, packPrompts, packSequences } from "./model/batch.js";
 export { loadCheckpoint, saveCheckpoint } from "./model/checkpoint.js";
