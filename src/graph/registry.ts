@@ -1,7 +1,7 @@
 // The table of op definitions: how each op lowers to ONNX nodes and its vector-Jacobian product.
 
 import type { Dim } from "./dim.js";
-import type { DType, TensorData } from "./dtype.js";
+import { type DType, fromNumbers, type TensorData } from "./dtype.js";
 import type { Node, Value } from "./graph.js";
 
 /** A typed ONNX attribute. */
@@ -73,6 +73,20 @@ export function lowerAs(
       node.outputs.map((v) => ctx.name(v)),
       attrs?.(node),
     );
+}
+
+/** Emits `out` = a tensor of the run-time shape `shape` (an int64 1-D tensor name) filled with `value`. */
+export function emitFilled(
+  ctx: LowerContext,
+  shape: string,
+  out: string,
+  dtype: DType,
+  value: number,
+): string {
+  ctx.emit("ConstantOfShape", [shape], [out], {
+    value: { kind: "tensor", dtype, shape: [1], data: fromNumbers(dtype, [value]) },
+  });
+  return out;
 }
 
 // Inputs and constants become ONNX graph inputs and initializers; they emit no nodes.

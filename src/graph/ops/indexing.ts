@@ -3,7 +3,7 @@
 import { type Dim, dimSub, isStatic } from "../dim.js";
 import { type DType, ONNX_DTYPE } from "../dtype.js";
 import { type Graph, GraphError, type Value } from "../graph.js";
-import { attrInt, defineOp, type LowerContext, lowerAs } from "../registry.js";
+import { attrInt, defineOp, emitFilled, type LowerContext, lowerAs } from "../registry.js";
 import { lessOrEqual } from "./elementwise.js";
 import { transpose, unsqueeze } from "./shape.js";
 import { normalizeAxis, requireDtype } from "./util.js";
@@ -68,12 +68,7 @@ function scatterAddIntoZeros(shape: readonly Dim[], indices: Value, updates: Val
 // ---- lowering and gradients ----
 
 function zerosOfShape(ctx: LowerContext, shape: readonly Dim[], dtype: DType): string {
-  const zeros = ctx.tmp("zeros");
-  const data = dtype === "float64" ? new Float64Array(1) : new Float32Array(1);
-  ctx.emit("ConstantOfShape", [ctx.dims(shape)], [zeros], {
-    value: { kind: "tensor", dtype, shape: [1], data },
-  });
-  return zeros;
+  return emitFilled(ctx, ctx.dims(shape), ctx.tmp("zeros"), dtype, 0);
 }
 
 defineOp("Gather", {

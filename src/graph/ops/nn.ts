@@ -2,7 +2,7 @@
 
 import { type Dim, dimProduct, formatShape, isStatic } from "../dim.js";
 import { GraphError, type Value } from "../graph.js";
-import { attrInt, defineOp, lowerAs } from "../registry.js";
+import { attrInt, defineOp, emitFilled, lowerAs } from "../registry.js";
 import { exp, mul, sub } from "./elementwise.js";
 import { reduceSum } from "./reduce.js";
 import { reshape, sumToShape, transposeLast2 } from "./shape.js";
@@ -160,14 +160,7 @@ defineOp("CrossEntropyGrad", {
     ctx.emit("Where", [ignored, ctx.scalar(0, "int64"), t1], [safe]);
     const minusOneShape = ctx.tmp("ceg_shape");
     ctx.emit("Shape", [safe], [minusOneShape]);
-    ctx.emit("ConstantOfShape", [minusOneShape], [ones], {
-      value: {
-        kind: "tensor",
-        dtype,
-        shape: [1],
-        data: dtype === "float64" ? new Float64Array([-1]) : new Float32Array([-1]),
-      },
-    });
+    emitFilled(ctx, minusOneShape, ones, dtype, -1);
     ctx.emit("ScatterElements", [p, safe, ones], [diff], {
       axis: attrInt(1),
       reduction: { kind: "string", value: "add" },

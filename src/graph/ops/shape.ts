@@ -3,7 +3,7 @@
 import { type Dim, dimAdd, dimDiv, dimProduct, dimSub, formatShape, isStatic } from "../dim.js";
 import { type DType, ONNX_DTYPE } from "../dtype.js";
 import { type Graph, GraphError, type Value } from "../graph.js";
-import { attrInt, defineOp, type LowerContext, lowerAs } from "../registry.js";
+import { attrInt, defineOp, emitFilled, type LowerContext, lowerAs } from "../registry.js";
 import { reduceSum } from "./reduce.js";
 import { broadcastShapes, normalizeAxes, normalizeAxis, sameShape } from "./util.js";
 
@@ -301,32 +301,12 @@ defineOp("Split", {
   ],
 });
 
-function constantOfShape(
-  ctx: LowerContext,
-  shape: string,
-  out: string,
-  dtype: DType,
-  value: number,
-) {
-  const data =
-    dtype === "int64"
-      ? new BigInt64Array([BigInt(value)])
-      : dtype === "float64"
-        ? new Float64Array([value])
-        : dtype === "bool"
-          ? new Uint8Array([value ? 1 : 0])
-          : new Float32Array([value]);
-  ctx.emit("ConstantOfShape", [shape], [out], {
-    value: { kind: "tensor", dtype, shape: [1], data },
-  });
-}
-
 defineOp("FullLike", {
   lower: (n, ctx) => {
     const x = n.inputs[0];
     const shape = ctx.tmp("shape");
     ctx.emit("Shape", [ctx.name(x)], [shape]);
-    constantOfShape(ctx, shape, ctx.name(n.outputs[0]), x.dtype, n.attrs.value as number);
+    emitFilled(ctx, shape, ctx.name(n.outputs[0]), x.dtype, n.attrs.value as number);
   },
   vjp: () => [null],
 });
@@ -334,7 +314,7 @@ defineOp("FullLike", {
 defineOp("Full", {
   lower: (n, ctx) => {
     const { shape, value, dtype } = n.attrs as { shape: Dim[]; value: number; dtype: DType };
-    constantOfShape(ctx, ctx.dims(shape), ctx.name(n.outputs[0]), dtype, value);
+    emitFilled(ctx, ctx.dims(shape), ctx.name(n.outputs[0]), dtype, value);
   },
   vjp: () => [],
 });
