@@ -10,15 +10,11 @@ import { LanguageModel } from "../model/lm.js";
 import { LmTokenizer } from "../model/tokenizer.js";
 import { resolveModel } from "../train/init.js";
 import { startStepProgress } from "../train/progress.js";
+import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
 
-const integer = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
-  return n;
-};
+const count = integerAtLeast(0);
 const protocolList = (value: string): Protocol[] => {
   const list = value.split(",").map((s) => s.trim());
   for (const p of list) {
@@ -54,15 +50,15 @@ export function registerEval(program: CommandUnknownOpts): void {
         .default("best"),
     )
     .option("--adapter <dir>", "PEFT adapter for a model directory")
-    .option("--max-examples <n>", "evaluate only the first n examples", integer)
-    .option("--max-new-tokens <n>", "generation budget (S-DPO: 20)", integer, 20)
-    .option("--max-prompt-tokens <n>", "longer prompts keep their end (default 512)", integer, 512)
-    .option("--batch-size <n>", "prompts per batch", integer, 8)
+    .option("--max-examples <n>", "evaluate only the first n examples", count)
+    .option("--max-new-tokens <n>", "generation budget (S-DPO: 20)", count, 20)
+    .option("--max-prompt-tokens <n>", "longer prompts keep their end (default 512)", count, 512)
+    .option("--batch-size <n>", "prompts per batch", count, 8)
     .option("--out <dir>", "report directory (default: TARGET/eval-SPLIT)")
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
     )
-    .option("--threads <n>", "intra-op threads", integer)
+    .option("--threads <n>", "intra-op threads", count)
     .option("--json", "print metrics.json instead of the Markdown table")
     .option("--quiet", "no progress output")
     .action(async (target, opts) => {

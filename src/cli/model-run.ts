@@ -4,15 +4,16 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { Runtime } from "../graph/index.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
 import { LmTokenizer } from "../model/tokenizer.js";
+import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError, parseInteger } from "./model.js";
+import { modelCliError } from "./model.js";
 
 function parseIds(value: string): number[] {
   const ids = value.split(",").map((s) => Number(s.trim()));
@@ -20,11 +21,6 @@ function parseIds(value: string): number[] {
     throw new InvalidArgumentError(`expected comma-separated token ids, got "${value}"`);
   }
   return ids;
-}
-
-function parseProvider(value: string): "cpu" | "cuda" {
-  if (value !== "cpu" && value !== "cuda") throw new InvalidArgumentError("expected cpu or cuda");
-  return value;
 }
 
 async function openModel(dir: string, adapter: string | undefined, provider: "cpu" | "cuda") {
@@ -49,7 +45,9 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--ids <list>", "comma-separated token ids", parseIds)
     .option("--text <text>", "text to tokenize with the directory's tokenizer (instead of --ids)")
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .option("--provider <name>", "execution provider: cpu or cuda", parseProvider, "cpu" as const)
+    .addOption(
+      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
+    )
     .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
     .action(async (dir, opts) => {
       try {
@@ -93,7 +91,9 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       "do not append EOS to each completion (appended by default, as in training)",
     )
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .option("--provider <name>", "execution provider: cpu or cuda", parseProvider, "cpu" as const)
+    .addOption(
+      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
+    )
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
       try {
@@ -135,7 +135,9 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     )
     .option("--max-new-tokens <n>", "token limit for free generation", parseInteger, 20)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .option("--provider <name>", "execution provider: cpu or cuda", parseProvider, "cpu" as const)
+    .addOption(
+      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
+    )
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
       try {

@@ -11,6 +11,7 @@ import { PeftError } from "../model/peft.js";
 import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
 import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
 import { countParameters } from "../model/weights.js";
+import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { registerModelMerge, registerModelRun } from "./model-run.js";
 
@@ -38,14 +39,6 @@ export function modelCliError(error: unknown): unknown {
     return new CliError(error.message);
   }
   return error;
-}
-
-/** Parses an integer option value (commander argParser). */
-export function parseInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n))
-    throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return n;
 }
 
 /** Registers the `model` command group and its subcommands on the program. */

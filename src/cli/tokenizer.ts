@@ -4,16 +4,8 @@ import { DirectoryNotEmptyError } from "../io/atomic.js";
 import { DEFAULT_SPECIAL_TOKENS } from "../model/bpe-trainer.js";
 import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
 import { trainTokenizer } from "../model/train-tokenizer.js";
+import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-
-function integerAtLeast(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${value}"`);
-    return n;
-  };
-}
 
 /** Registers the `tokenizer` command group on the program. */
 export function registerTokenizer(program: CommandUnknownOpts): void {

@@ -9,20 +9,10 @@ import { OBJECTIVE_TYPES } from "../objectives/index.js";
 import { defaultObjective, parseTrainConfig, type TrainConfig } from "../train/config.js";
 import { initFromRun } from "../train/init.js";
 import { TrainingError, train } from "../train/trainer.js";
+import { parseInteger, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
 
-const number = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
-};
-const integer = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n))
-    throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return n;
-};
 const loraPair = (value: string): [number, number] => {
   const [r, alpha] = value.split(",").map(Number);
   if (!Number.isSafeInteger(r) || r <= 0 || !(alpha > 0)) {
@@ -54,47 +44,55 @@ export function registerTrain(program: CommandUnknownOpts): void {
       .option(
         "--lora-dropout <p>",
         "LoRA dropout on the adapter input, training only (default 0)",
-        number,
+        parseNumber,
       )
       .option("--full", "full fine-tuning (for models trained from scratch)")
-      .option("--beta <x>", "β (dpo, sdpo, recpo, simpo, dmpo; default 1)", number)
-      .option("--negatives <k>", "negatives per example (sdpo, recpo, dmpo; default 3)", integer)
-      .option("--lambda <x>", "RecPO margin strength λ (default 2)", number)
-      .option("--gamma <x>", "SimPO target margin γ (default 2)", number)
-      .option("--tau <x>", "IPO τ (default 0.1)", number)
+      .option("--beta <x>", "β (dpo, sdpo, recpo, simpo, dmpo; default 1)", parseNumber)
+      .option(
+        "--negatives <k>",
+        "negatives per example (sdpo, recpo, dmpo; default 3)",
+        parseInteger,
+      )
+      .option("--lambda <x>", "RecPO margin strength λ (default 2)", parseNumber)
+      .option("--gamma <x>", "SimPO target margin γ (default 2)", parseNumber)
+      .option("--tau <x>", "IPO τ (default 0.1)", parseNumber)
       .option("--default-signals", "RecPO on data without ratings: accept default-signal margins")
-      .option("--lr <x>", "peak learning rate (default 1e-4)", number)
-      .option("--weight-decay <x>", "AdamW decoupled weight decay (default 0)", number)
-      .option("--warmup-ratio <x>", "share of steps for linear warmup (default 0.05)", number)
-      .option("--max-grad-norm <x>", "global gradient-norm clipping (default 1)", number)
-      .option("--batch-size <n>", "examples per micro-batch (default 4)", integer)
-      .option("--grad-accum <n>", "micro-batches per optimizer step (default 1)", integer)
-      .option("--epochs <x>", "passes over the training examples (default 1)", number)
-      .option("--max-steps <n>", "stop after n optimizer steps (overrides --epochs)", integer)
-      .option("--max-examples <n>", "use only the first n training examples", integer)
+      .option("--lr <x>", "peak learning rate (default 1e-4)", parseNumber)
+      .option("--weight-decay <x>", "AdamW decoupled weight decay (default 0)", parseNumber)
+      .option("--warmup-ratio <x>", "share of steps for linear warmup (default 0.05)", parseNumber)
+      .option("--max-grad-norm <x>", "global gradient-norm clipping (default 1)", parseNumber)
+      .option("--batch-size <n>", "examples per micro-batch (default 4)", parseInteger)
+      .option("--grad-accum <n>", "micro-batches per optimizer step (default 1)", parseInteger)
+      .option("--epochs <x>", "passes over the training examples (default 1)", parseNumber)
+      .option("--max-steps <n>", "stop after n optimizer steps (overrides --epochs)", parseInteger)
+      .option("--max-examples <n>", "use only the first n training examples", parseInteger)
       .option(
         "--max-prompt-tokens <n>",
         "longest prompt; longer ones keep their end (default 512)",
-        integer,
+        parseInteger,
       )
-      .option("--eval-every <n>", "validate every n steps (default 0: at the end only)", integer)
+      .option(
+        "--eval-every <n>",
+        "validate every n steps (default 0: at the end only)",
+        parseInteger,
+      )
       .option(
         "--eval-examples <n>",
         "validation examples (loss + HR@1 by ranking; default 200)",
-        integer,
+        parseInteger,
       )
       .option(
         "--save-every <n>",
         "write the last checkpoint every n steps (default 0: at the end)",
-        integer,
+        parseInteger,
       )
-      .option("--seed <n>", "seed for data order and LoRA init (default 0)", integer)
+      .option("--seed <n>", "seed for data order and LoRA init (default 0)", parseInteger)
       .option(
         "--log-every <n>",
         "without a terminal, a progress line every n steps (default: ~20 lines)",
-        integer,
+        parseInteger,
       )
-      .option("--threads <n>", "intra-op threads (default: all cores)", integer)
+      .option("--threads <n>", "intra-op threads (default: all cores)", parseInteger)
       .addOption(new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]))
       .option("--quiet", "no progress output")
       .action(async (opts) => {
