@@ -12,6 +12,8 @@ export interface EvalReport {
   split: string;
   maxNewTokens: number;
   metrics: EvalMetrics;
+  /** Wall time of the evaluation, when measured. */
+  seconds?: number;
 }
 
 /** Writes the three files into `dir`; returns the Markdown. */

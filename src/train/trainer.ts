@@ -220,7 +220,6 @@ export async function train(
       const batch = validSet.slice(i, i + config.batchSize);
       const out = await lossGraph.run({
         ...lossOnly.model.feeds,
-        ...step.model.feeds,
         ...feedsFor(batch),
       });
       lossSum += (out.loss.data[0] as number) * batch.length;
