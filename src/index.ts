@@ -11,7 +11,7 @@ export { type LmConfig, loadLmConfig } from "./model/config.js";
 export { type Adapter, type Generation, LanguageModel } from "./model/lm.js";
 export { initLoraWeights, mergeLora } from "./model/lora.js";
 export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
-export { LmTokenizer } from "./model/tokenizer.js";
+export { LmTokenizer } from "./model/tokenizer/tokenizer.js";
 export { type Objective, objectiveLoss } from "./objectives/index.js";
 export { parseTrainConfig, type TrainConfig } from "./train/config.js";
 export * from "./train/optim.js";

@@ -7,7 +7,7 @@ import { evaluate, PROTOCOLS, type Protocol } from "../eval/evaluate.js";
 import { writeEvalReport } from "../eval/report.js";
 import { Runtime } from "../graph/index.js";
 import { LanguageModel } from "../model/lm.js";
-import { LmTokenizer } from "../model/tokenizer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { resolveModel } from "../train/init.js";
 import { startStepProgress } from "../train/progress.js";
 import { integerAtLeast } from "./args.js";

@@ -10,7 +10,7 @@ import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
-import { LmTokenizer } from "../model/tokenizer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { LanguageModel } from "../model/lm.js";
-import type { TokenizedExample } from "./tokenize.js";
+import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
 
 export interface ReferenceCache {
   key: string;

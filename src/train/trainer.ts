@@ -34,7 +34,7 @@ import {
   prepareRunDir,
   restoreTrainable,
 } from "./setup.js";
-import type { TokenizedExample } from "./tokenize.js";
+import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
 
 export { TrainingError };
 

@@ -2,8 +2,8 @@
 // prompt = BOS + prompt text (its end kept when too long, as S-DPO's keep_end), answer =
 // " " + title + EOS (the space S-DPO puts after "Answer:"), tokenized separately.
 
-import type { Example } from "../data/index.js";
-import type { LmTokenizer } from "../model/tokenizer.js";
+import type { Example } from "../../data/index.js";
+import type { LmTokenizer } from "./tokenizer.js";
 
 export interface TokenizedExample {
   id: string;
