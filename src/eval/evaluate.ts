@@ -4,8 +4,8 @@
 
 import type { Example } from "../data/index.js";
 import type { LanguageModel } from "../model/lm.js";
-import type { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
+import type { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { llaraVerdict, sdpoVerdict } from "./parse.js";
 import { RANK_CUTOFFS, type RankingMetrics, rankingMetrics, rankOf } from "./ranking.js";
 

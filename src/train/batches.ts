@@ -4,8 +4,8 @@
 import type { Tensor } from "../graph/index.js";
 import { createRng } from "../io/rng.js";
 import { packCompletions, packPrompts } from "../model/batch.js";
-import { needsReference, type Objective } from "../objectives/index.js";
 import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
+import { needsReference, type Objective } from "../objectives/index.js";
 
 /** The feeds of one batch for the step program. */
 export function batchFeeds(

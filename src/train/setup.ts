@@ -11,12 +11,12 @@ import type { LmConfig } from "../model/config.js";
 import { initLoraWeights } from "../model/lora.js";
 import type { Projection } from "../model/names.js";
 import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../model/peft.js";
+import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import type { Weights } from "../model/weights.js";
 import { isPreference } from "../objectives/index.js";
 import type { TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
-import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
 
 export interface StartingPoint {
   modelDir: string;

@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { LanguageModel } from "../model/lm.js";
 import { loraScaling } from "../model/peft.js";
+import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
 import { needsReference, negativesUsed } from "../objectives/index.js";
 import { batchFeeds, dropoutSeed, shuffled } from "./batches.js";
 import {
@@ -34,7 +35,6 @@ import {
   prepareRunDir,
   restoreTrainable,
 } from "./setup.js";
-import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
 
 export { TrainingError };
 

@@ -13,8 +13,8 @@ import { rankOf } from "../../src/eval/ranking.js";
 import { writeEvalReport } from "../../src/eval/report.js";
 import { Runtime } from "../../src/graph/index.js";
 import { LanguageModel } from "../../src/model/lm.js";
-import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
 import { tokenizeExample } from "../../src/model/tokenizer/tokenize.js";
+import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
 import { buildTrainFixture, type TrainFixture } from "../train/fixture.js";
 
 describe("evaluate", () => {

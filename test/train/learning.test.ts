@@ -15,11 +15,11 @@ import { saveCheckpoint } from "../../src/model/checkpoint.js";
 import { initWeights } from "../../src/model/init.js";
 import { LanguageModel } from "../../src/model/lm.js";
 import { presetConfig } from "../../src/model/presets.js";
+import { tokenizeExample } from "../../src/model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
 import { trainTokenizer } from "../../src/model/tokenizer/train-tokenizer.js";
 import { parseTrainConfig } from "../../src/train/config.js";
 import { initFromRun } from "../../src/train/init.js";
-import { tokenizeExample } from "../../src/model/tokenizer/tokenize.js";
 import { train } from "../../src/train/trainer.js";
 
 const runtime = new Runtime({ threads: 2 });
