@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadExamples, prepareDataset } from "../../src/data/index.js";
+import { initFromRun } from "../../src/eval/load.js";
 import { rankOf } from "../../src/eval/ranking.js";
 import { Runtime } from "../../src/graph/index.js";
 import { createRng } from "../../src/io/rng.js";
@@ -19,7 +20,6 @@ import { tokenizeExample } from "../../src/model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
 import { trainTokenizer } from "../../src/model/tokenizer/train-tokenizer.js";
 import { parseTrainConfig } from "../../src/train/config.js";
-import { initFromRun } from "../../src/train/init.js";
 import { train } from "../../src/train/trainer.js";
 
 const runtime = new Runtime({ threads: 2 });
