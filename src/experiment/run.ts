@@ -14,7 +14,6 @@ import { Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
-import { LanguageModel } from "../model/lm.js";
 import { presetConfig } from "../model/presets.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { trainTokenizer } from "../model/tokenizer/train-tokenizer.js";
