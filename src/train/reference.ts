@@ -1,11 +1,13 @@
 // Reference log-probs, computed once per example with the frozen reference model (shared-prefix
 // scoring) and cached next to the run; reused as long as data, model and answers are unchanged.
+// Only the examples a run visits are scored (the cache grows as later runs visit more).
 
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { LanguageModel } from "../model/lm.js";
 import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
+import { checkAborted } from "./errors.js";
 
 export interface ReferenceCache {
   key: string;
@@ -28,7 +30,7 @@ export async function referenceLogps(
   examples: readonly TokenizedExample[],
   answers: number,
   reference: LanguageModel,
-  onProgress?: (done: number) => void,
+  options: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
 ): Promise<Map<string, number[]>> {
   const cached = await readFile(file, "utf8")
     .then((text) => JSON.parse(text) as ReferenceCache)
@@ -42,15 +44,17 @@ export async function referenceLogps(
     if (out.size === examples.length) return out;
   }
   const todo = examples.filter((e) => !out.has(e.id));
-  const chunk = 32;
+  // Batches of 8 (the scorer's own batch): Ctrl-C is seen between them, within about a second.
+  const chunk = 8;
   for (let i = 0; i < todo.length; i += chunk) {
+    checkAborted(options.signal, "reference scoring");
     const part = todo.slice(i, i + chunk);
     const { logpSum } = await reference.score(
       part.map((e) => e.prompt),
       part.map((e) => e.answers.slice(0, answers)),
     );
     for (const [j, e] of part.entries()) out.set(e.id, logpSum[j]);
-    onProgress?.(Math.min(i + chunk, todo.length));
+    options.onProgress?.(Math.min(i + chunk, todo.length), todo.length);
   }
   const logps: Record<string, number[]> = { ...(cached?.key === key ? cached.logps : {}) };
   for (const [id, v] of out) logps[id] = v;
