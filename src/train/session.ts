@@ -20,7 +20,7 @@ import type { TrainConfig } from "./config.js";
 import { AdamW } from "./optim.js";
 import { cloneLora, ParameterStore } from "./params.js";
 import { type StepProgram, stepProgram } from "./program.js";
-import { referenceKey, referenceLogps } from "./reference.js";
+import { referenceBatches, referenceKey, referenceLogps } from "./reference.js";
 import {
   checkRunDir,
   fileStamp,
@@ -133,16 +133,14 @@ async function buildSession(
     elapsed: 0,
   };
 
-  // Data: only the examples the remaining steps visit.
+  // Data: only the examples the remaining steps visit (with a reference: their whole batches).
+  const withReference = needsReference(objective);
   const data = await loadTrainingData(config, tokenizer, modelConfig.vocabSize, K, {
-    visited: (n) =>
-      visitedExamples(
-        n,
-        config.batchSize,
-        config.seed,
-        state,
-        Math.max(0, totalStepsOf(config, n) - state.step) * config.gradAccum,
-      ),
+    visited: (n) => {
+      const micro = Math.max(0, totalStepsOf(config, n) - state.step) * config.gradAccum;
+      const visited = visitedExamples(n, config.batchSize, config.seed, state, micro);
+      return withReference ? referenceBatches(visited, n, config.evalExamples > 0) : visited;
+    },
     signal: options.signal,
     quiet,
   });
@@ -150,7 +148,7 @@ async function buildSession(
 
   // Reference log-probs of those examples, once (the policy starts equal to the reference).
   let reference = new Map<string, number[]>();
-  if (needsReference(objective)) {
+  if (withReference) {
     const refModel = new LanguageModel(modelConfig, weights, {
       runtime,
       adapter: adapter

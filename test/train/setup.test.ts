@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { Runtime } from "../../src/graph/index.js";
 import { shuffled, visitedExamples } from "../../src/train/batches.js";
 import { parseTrainConfig, type TrainConfig } from "../../src/train/config.js";
+import { referenceBatches } from "../../src/train/reference.js";
 import { train } from "../../src/train/trainer.js";
 import { buildTrainFixture, type TrainFixture } from "./fixture.js";
 
@@ -74,25 +75,39 @@ describe("trainer setup", () => {
     );
   });
 
-  it("--max-steps: reference log-probs only for the examples the steps visit (+ validation)", async () => {
-    const run = join(dir, "sdpo-2-steps");
+  it("reference batches: whole batches of 8 around the visited examples and the validation start", () => {
+    assert.deepEqual(referenceBatches([3, 17], 64, false), [
+      ...[0, 1, 2, 3, 4, 5, 6, 7],
+      ...[16, 17, 18, 19, 20, 21, 22, 23],
+    ]);
+    // 20 examples: the last batch (16–19) is shared with the first validation examples.
+    assert.deepEqual(referenceBatches([0], 20, true), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19]);
+    assert.deepEqual(referenceBatches([], 16, true), []);
+  });
+
+  it("--max-steps: reference log-probs only for the batches the steps visit (+ validation)", async () => {
+    const run = join(dir, "sdpo-1-step");
     const summary = await train(
       config({
         objective: { type: "sdpo", beta: 1, negatives: 3 },
-        maxSteps: 2,
-        gradAccum: 2,
+        maxSteps: 1,
         evalExamples: 5,
       }),
       run,
       { quiet: true, runtime },
     );
-    assert.equal(summary.steps, 2);
+    assert.equal(summary.steps, 1);
     assert.equal(summary.trainExamples, 64);
     const cache = JSON.parse(await readFile(join(run, "reference-logps.json"), "utf8"));
     const ids = Object.keys(cache.logps);
-    const visited = visitedExamples(64, 4, 0, { epoch: 0, position: 0 }, 4);
-    assert.equal(ids.filter((id) => id.startsWith("train-")).length, visited.length);
-    assert.equal(visited.length, 16);
+    const visited = visitedExamples(64, 4, 0, { epoch: 0, position: 0 }, 1);
+    assert.equal(visited.length, 4);
+    const scored = referenceBatches(visited, 64, true);
+    assert.ok(scored.length <= 32);
+    assert.deepEqual(
+      ids.filter((id) => id.startsWith("train-")).sort(),
+      scored.map((i) => `train-${i}`).sort(),
+    );
     assert.equal(ids.filter((id) => id.startsWith("valid-")).length, 5);
   });
 
