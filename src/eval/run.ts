@@ -58,6 +58,9 @@ export async function evaluateDir(
   try {
     const protocols = options.protocols;
     const quiet = options.quiet ?? false;
+    const used = loaded.model.checkpoint;
+    if (!quiet && (options.checkpoint ?? "auto") === "auto" && used?.endsWith("last"))
+      process.stderr.write(`${dir}: no best checkpoint (no validation ran); evaluating ${used}\n`);
     if (!quiet && protocols?.includes("catalog") && !applies(recommender, "catalog"))
       process.stderr.write(`${dir}: cannot score the whole catalog; protocol catalog skipped\n`);
     const bars = new Map<Protocol, ReturnType<typeof startProgress>>();
