@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { loadExamples } from "../data/index.js";
 import { PROTOCOLS, type Protocol } from "../eval/evaluate.js";
+import { checkTarget } from "../eval/load.js";
 import { checkReportDir } from "../eval/report.js";
 import { evaluateDir } from "../eval/run.js";
 import { Runtime } from "../graph/index.js";
@@ -65,6 +66,7 @@ export function registerEval(program: CommandUnknownOpts): void {
       try {
         const out = opts.out ?? join(target, `eval-${opts.split}`);
         // Cheap checks first: a bad target or report folder fails before any data is read.
+        await checkTarget(target);
         await checkReportDir(out, Boolean(opts.force));
         let examples = await loadExamples(opts.data, opts.split as "train" | "valid" | "test");
         if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);

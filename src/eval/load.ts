@@ -186,10 +186,16 @@ async function loadBaseline(dir: string): Promise<Recommender> {
   );
 }
 
-/** Loads whatever `dir` holds as a Recommender (dispatching on what the directory is). */
-export async function loadRecommender(dir: string, options: LoadOptions = {}): Promise<Loaded> {
+/** What `dir` is, or a one-line UserError when it is no run or model (a cheap first check). */
+export async function checkTarget(dir: string): Promise<Exclude<TargetKind, "none">> {
   const kind = await targetKind(dir);
   if (kind === "none") throw notARun(dir);
+  return kind;
+}
+
+/** Loads whatever `dir` holds as a Recommender (dispatching on what the directory is). */
+export async function loadRecommender(dir: string, options: LoadOptions = {}): Promise<Loaded> {
+  const kind = await checkTarget(dir);
   if (kind === "baseline-run") {
     if (options.adapter) throw new UserError(`--adapter applies to language models, not ${dir}`);
     return {
