@@ -34,6 +34,8 @@ export class LmRecommender implements Recommender {
   readonly maxPromptTokens: number;
   /** Answer tokens by title, shared by every example (candidate titles repeat a lot). */
   private readonly answerCache = new Map<string, number[]>();
+  /** Tokenized examples, by example object: the protocols of one evaluation share them. */
+  private readonly exampleCache = new WeakMap<Example, TokenizedExample>();
 
   constructor(
     readonly lm: LanguageModel,
@@ -60,14 +62,19 @@ export class LmRecommender implements Recommender {
 
   /** The examples in the model's prompt/answer format (the one shared with training). */
   tokenize(examples: readonly Example[]): TokenizedExample[] {
-    return examples.map((e) =>
-      tokenizeExample(
-        this.tokenizer,
-        e,
-        { maxPromptTokens: this.maxPromptTokens },
-        this.answerCache,
-      ),
-    );
+    return examples.map((e) => {
+      let t = this.exampleCache.get(e);
+      if (!t) {
+        t = tokenizeExample(
+          this.tokenizer,
+          e,
+          { maxPromptTokens: this.maxPromptTokens },
+          this.answerCache,
+        );
+        this.exampleCache.set(e, t);
+      }
+      return t;
+    });
   }
 
   /** Answer lengths in tokens (title + EOS), per example and candidate: the per-token divisor. */
