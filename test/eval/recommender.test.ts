@@ -3,7 +3,7 @@
 // "n/a"), the full-catalog protocol against a hand computation, and bad batch sizes.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -11,7 +11,7 @@ import type { Example } from "../../src/data/index.js";
 import { loadExamples } from "../../src/data/index.js";
 import { catalogRank } from "../../src/eval/catalog.js";
 import { evaluate, metricsMarkdown } from "../../src/eval/evaluate.js";
-import { loadRecommender } from "../../src/eval/load.js";
+import { loadRecommender, targetKind } from "../../src/eval/load.js";
 import { rankOf } from "../../src/eval/ranking.js";
 import { Runtime } from "../../src/graph/index.js";
 import type { LmRecommender } from "../../src/model/lm-recommender.js";
@@ -150,5 +150,44 @@ describe("evaluator over the Recommender contract", () => {
     assert.equal(catalogRank(Float32Array.from([9, 1, 5, 5, 4]), e), 2);
     assert.equal(catalogRank(Float32Array.from([9, 1, Number.NaN, 5, 4]), e), 4);
     assert.throws(() => catalogRank(Float32Array.from([1, 2]), e), /outside the scored catalog/);
+  });
+});
+
+describe("loadRecommender dispatch", () => {
+  it("names what a directory is: baseline run, no run at all, a run without checkpoints", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "prefrec-load-"));
+    try {
+      const baseline = join(dir, "sasrec");
+      await mkdir(baseline);
+      await writeFile(join(baseline, "config.json"), JSON.stringify({ kind: "sasrec" }));
+      assert.equal(await targetKind(baseline), "baseline-run");
+      await assert.rejects(loadRecommender(baseline), /sasrec is a classic baseline run/);
+      const other = join(dir, "other");
+      await mkdir(other);
+      await writeFile(join(other, "config.json"), JSON.stringify({ hello: 1 }));
+      await assert.rejects(
+        loadRecommender(other),
+        /other is not a prefrec run or model directory: no config\.json \/ checkpoint found/,
+      );
+      const run = join(dir, "run");
+      await mkdir(run);
+      await writeFile(
+        join(run, "config.json"),
+        JSON.stringify({ model: "m", objective: { type: "sft" }, lora: null }),
+      );
+      assert.equal(await targetKind(run), "lm-run");
+      await assert.rejects(
+        loadRecommender(run),
+        /run: no checkpoint .*the run failed or never saved one/,
+      );
+      await assert.rejects(
+        loadRecommender(run, { checkpoint: "best" }),
+        /run: the run has no checkpoint yet/,
+      );
+      await writeFile(join(run, "config.json"), "{not json");
+      await assert.rejects(loadRecommender(run), /run\/config\.json: not valid JSON/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
