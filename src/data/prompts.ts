@@ -86,3 +86,81 @@ export function renderPrompt(
 export function pickTemplate(seed: number, count: number): number {
   return new Rng(seed).int(count);
 }
+
+/** Where a rendered list of entries sits in a prompt: its span and the separator used. */
+interface Block {
+  start: number;
+  end: number;
+  separator: string;
+}
+
+/**
+ * Finds the block `parts.join(sep)` in `text` before `before`, inferring the separator from
+ * where the first two parts occur (any separator a dataset was prepared with works).
+ */
+function findBlock(text: string, parts: readonly string[], before: number): Block | null {
+  if (parts.length === 0) return { start: before, end: before, separator: "" };
+  const tries = new Set<string>();
+  if (parts.length > 1) {
+    for (let p = text.indexOf(parts[0]); p >= 0; p = text.indexOf(parts[0], p + 1)) {
+      const q = text.indexOf(parts[1], p + parts[0].length);
+      if (q >= 0 && q - p - parts[0].length <= 16) tries.add(text.slice(p + parts[0].length, q));
+    }
+  } else tries.add("");
+  for (const separator of tries) {
+    const block = parts.join(separator);
+    const start = text.lastIndexOf(block, before - block.length);
+    if (start >= 0) return { start, end: start + block.length, separator };
+  }
+  return null;
+}
+
+/**
+ * An example's prompt with each history and candidate title shown by `show` instead (item
+ * tokens, title + token): the prompt's history and candidate blocks are located exactly and
+ * re-rendered with the same separators and ratings, so one prepared dataset serves every item
+ * representation. Throws when the prompt does not contain the example's lists.
+ */
+export function rerenderItems(
+  example: {
+    id: string;
+    prompt: string;
+    history: readonly HistoryEntry[];
+    candidates: readonly ItemRef[];
+  },
+  show: (ref: ItemRef) => string,
+): string {
+  const { prompt } = example;
+  const cans = findBlock(
+    prompt,
+    example.candidates.map((c) => c.title),
+    prompt.length,
+  );
+  if (!cans) throw new DataError(`example ${example.id}: the prompt does not list its candidates`);
+  let hist: Block | null = null;
+  let rated = false;
+  for (const showRatings of [true, false]) {
+    const style = { ...DEFAULT_PROMPT_STYLE, showRatings };
+    hist = findBlock(
+      prompt,
+      example.history.map((h) => renderHistoryEntry(h, style)),
+      cans.start,
+    );
+    if (hist) {
+      rated = showRatings;
+      break;
+    }
+  }
+  if (!hist) throw new DataError(`example ${example.id}: the prompt does not list its history`);
+  const histText = example.history
+    .map((h) => (rated && h.rating !== undefined ? `${show(h)} | Rating: ${h.rating}` : show(h)))
+    .join(hist.separator);
+  const cansText = example.candidates.map(show).join(cans.separator);
+  return (
+    prompt.slice(0, hist.start) +
+    histText +
+    prompt.slice(hist.end, cans.start) +
+    cansText +
+    prompt.slice(cans.end)
+  );
+}

@@ -190,7 +190,7 @@ async function generation(
     );
     out.forEach((g, j) => {
       const i = start + j;
-      const answer = model.tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
+      const answer = model.answerText(g.tokens, examples[i]);
       const s = sdpoVerdict(answer, titles[i], examples[i].target.index);
       const l = llaraVerdict(answer, titles[i], examples[i].target.index);
       predictions[i].generation = {

@@ -36,6 +36,7 @@ export const TOKENIZER_FILES = [
   "tokenizer.json",
   "tokenizer_config.json",
   "special_tokens_map.json",
+  "item_tokens.json",
 ];
 
 /** Buffers transformers keeps in some old checkpoints that carry no parameters. */

@@ -1,6 +1,10 @@
 // The language model as a Recommender: a candidate's score is the log-likelihood of its answer
-// (" " + title + EOS) given the example's prompt, the prompt run once for all candidates (shared
-// prefix). Summed over the answer tokens by default, per answer token with `variant: "mean"`.
+// (" " + title + EOS, or the item token + EOS…: see tokenizer/tokenize.ts) given the example's
+// prompt, the prompt run once for all candidates (shared prefix). Summed over the answer tokens
+// by default, per answer token with `variant: "mean"`. With item tokens (id, hybrid) the model
+// also ranks the whole catalog: scoreAll = log p(item token | prompt), the LM head read at the
+// item tokens' rows (the EOS that follows an id answer is left out: it would take one more pass
+// per item).
 
 import type { Example } from "../data/types.js";
 import { UserError } from "../io/errors.js";
@@ -36,6 +40,8 @@ export class LmRecommender implements Recommender {
   private readonly answerCache = new Map<string, number[]>();
   /** Tokenized examples, by example object: the protocols of one evaluation share them. */
   private readonly exampleCache = new WeakMap<Example, TokenizedExample>();
+  /** Examples tokenized so far and the item references among them read as `<item_unk>`. */
+  private readonly unknown = { examples: 0, references: 0, withUnknown: 0 };
 
   constructor(
     readonly lm: LanguageModel,
@@ -46,15 +52,24 @@ export class LmRecommender implements Recommender {
   }
 
   describe(): RecommenderDescription {
+    const items = this.tokenizer.representation;
+    const vocab = this.tokenizer.items;
     return {
       kind: "lm",
       name: this.options.name ?? this.tokenizer.dir,
-      items: "title",
-      fullCatalog: false,
+      items,
+      fullCatalog: items !== "title" && vocab !== null,
       generates: true,
       details: {
         adapter: this.lm.adapter !== undefined,
         maxPromptTokens: this.maxPromptTokens,
+        ...(vocab && items !== "title"
+          ? {
+              itemTokens: vocab.count,
+              // Items outside the model's catalog, read as <item_unk>, in the examples scored.
+              unknownItems: { ...this.unknown },
+            }
+          : {}),
         ...this.options.details,
       },
     };
@@ -72,6 +87,9 @@ export class LmRecommender implements Recommender {
           this.answerCache,
         );
         this.exampleCache.set(e, t);
+        this.unknown.examples++;
+        this.unknown.references += t.unknownItems;
+        if (t.unknownItems > 0) this.unknown.withUnknown++;
       }
       return t;
     });
@@ -80,6 +98,68 @@ export class LmRecommender implements Recommender {
   /** Answer lengths in tokens (title + EOS), per example and candidate: the per-token divisor. */
   answerLengths(examples: readonly Example[]): number[][] {
     return this.tokenize(examples).map((e) => e.candidates.map((c) => c.length));
+  }
+
+  /**
+   * The text of a generated answer, as the generation protocols read it: decoded, with each item
+   * token (id representation) replaced by its item's title when the example shows that item
+   * (else left as `<item_N>`, which names no candidate). Hybrid answers carry their title.
+   */
+  answerText(tokens: readonly number[], example: Example): string {
+    const vocab = this.tokenizer.items;
+    if (this.tokenizer.representation !== "id" || vocab === null)
+      return this.tokenizer.decode(tokens, { skipSpecialTokens: true }).trim();
+    const titles = new Map<number, string>();
+    for (const r of [...example.history, ...example.candidates]) titles.set(r.item, r.title);
+    const parts: string[] = [];
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length > 0)
+        parts.push(this.tokenizer.decode(run, { skipSpecialTokens: true }).trim());
+      run = [];
+    };
+    for (const t of tokens) {
+      const item = vocab.itemOf(t);
+      if (item === null) run.push(t);
+      else {
+        flush();
+        parts.push(titles.get(item) ?? vocab.textOf(item));
+      }
+    }
+    flush();
+    return parts.filter((p) => p.length > 0).join(" ");
+  }
+
+  /** Full-catalog scores (id, hybrid): log p(item token | prompt) for every item of the catalog. */
+  async scoreAll(
+    examples: readonly Example[],
+    options: Omit<ScoreCandidatesOptions, "variant"> = {},
+  ): Promise<Float32Array[]> {
+    const vocab = this.tokenizer.items;
+    if (!vocab || vocab.representation === "title")
+      throw new UserError(
+        `${this.tokenizer.dir}: a model without item tokens cannot rank the catalog`,
+      );
+    const batchSize = checkBatchSize(options.batchSize ?? 8);
+    const tokenized = this.tokenize(examples);
+    const rows: Float32Array[] = [];
+    for (let start = 0; start < tokenized.length; start += batchSize) {
+      const part = tokenized.slice(start, start + batchSize);
+      const logits = await this.lm.nextTokenLogits(
+        part.map((e) => e.prompt),
+        { batchSize },
+      );
+      for (const row of logits) {
+        let max = -Infinity;
+        for (const x of row) if (x > max) max = x;
+        let sum = 0;
+        for (const x of row) sum += Math.exp(x - max);
+        const logZ = max + Math.log(sum);
+        rows.push(row.slice(vocab.firstId, vocab.firstId + vocab.count).map((x) => x - logZ));
+      }
+      options.onProgress?.(Math.min(start + batchSize, tokenized.length), tokenized.length);
+    }
+    return rows;
   }
 
   async scoreCandidates(

@@ -142,6 +142,32 @@ export class LanguageModel {
     return { data: out.logits.data, shape: [T, this.config.vocabSize] };
   }
 
+  /** Logits of the token after each prompt (one [V] row per prompt; the last position only). */
+  async nextTokenLogits(
+    prompts: readonly (readonly number[])[],
+    options: { batchSize?: number } = {},
+  ): Promise<Float32Array[]> {
+    const { program, graph } = await this.program("last", () =>
+      forwardProgram(this.config, this.weights, { ...this.bindOptions(), lastOnly: true }),
+    );
+    const V = this.config.vocabSize;
+    const batchSize = options.batchSize ?? 8;
+    const rows: Float32Array[] = [];
+    for (let start = 0; start < prompts.length; start += batchSize) {
+      // Left padding puts every prompt's last token at T−1.
+      const packed = packPrompts(prompts.slice(start, start + batchSize), "left", this.padId);
+      const out = await graph.run({
+        ...program.model.feeds,
+        ids: packed.prompt_ids,
+        positions: packed.prompt_positions,
+        mask: packed.prompt_mask,
+      });
+      const data = out.logits.data as Float32Array;
+      for (let b = 0; b < packed.lengths.length; b++) rows.push(data.slice(b * V, (b + 1) * V));
+    }
+    return rows;
+  }
+
   /** Log-probs of completions given prompts, each prompt run once for all its completions. */
   async score(
     prompts: readonly (readonly number[])[],

@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import { PROJECTIONS } from "../model/names.js";
+import { ITEM_REPRESENTATIONS } from "../model/tokenizer/items.js";
 import { OBJECTIVE_TYPES, type Objective } from "../objectives/index.js";
 
 const objective = z.discriminatedUnion("type", [
@@ -72,6 +73,8 @@ export const trainConfigSchema = z
     /** Use at most this many training examples (the first ones in file order), or all. */
     maxExamples: z.number().int().positive().nullable().default(null),
     maxPromptTokens: z.number().int().positive().default(512),
+    /** Item representation (title | id | hybrid); null keeps the starting model's own. */
+    items: z.enum(ITEM_REPRESENTATIONS).nullable().default(null),
     /** Validate every N optimizer steps (0: only at the end). */
     evalEvery: z.number().int().min(0).default(0),
     /** Validation examples used (loss and HR@1 by candidate ranking). */

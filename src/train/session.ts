@@ -118,7 +118,10 @@ async function buildSession(
   };
 
   // Starting point and where the loop stands (a resume continues from the last checkpoint).
-  const { modelDir, modelConfig, weights, tokenizer, adapter } = await loadStartingPoint(config);
+  const { modelDir, modelConfig, weights, tokenizer, adapter } = await loadStartingPoint(
+    config,
+    runDir,
+  );
   const restored =
     options.resume && existsSync(join(paths.last, "state.json"))
       ? await loadRunState(paths.last)
@@ -161,6 +164,7 @@ async function buildSession(
       config.initAdapter,
       N,
       config.maxPromptTokens,
+      config.items,
       await fileStamp(modelDir),
       config.initAdapter ? await fileStamp(config.initAdapter) : null,
     ]);

@@ -18,6 +18,7 @@ import type { Weights } from "../model/weights.js";
 import { isPreference } from "../objectives/index.js";
 import type { TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
+import { withItemTokens } from "./items.js";
 
 export interface StartingPoint {
   modelDir: string;
@@ -28,12 +29,30 @@ export interface StartingPoint {
   adapter?: { config: LoraAdapterConfig; weights: LoraWeights };
 }
 
-/** Loads the model a run starts from, its tokenizer, and (LoRA) the adapter to train. */
-export async function loadStartingPoint(config: TrainConfig): Promise<StartingPoint> {
+/**
+ * Loads the model a run starts from, its tokenizer (with the run's item tokens: written to
+ * `runDir`/tokenizer when they change it), and (LoRA) the adapter to train.
+ */
+export async function loadStartingPoint(
+  config: TrainConfig,
+  runDir?: string,
+): Promise<StartingPoint> {
   const modelDir = config.initModel ?? config.model;
-  const { config: modelConfig, weights } = await loadCheckpoint(modelDir);
-  const tokenizer = await LmTokenizer.load(
-    existsSync(join(modelDir, "tokenizer.json")) ? modelDir : config.model,
+  const loaded = await loadCheckpoint(modelDir);
+  const {
+    config: modelConfig,
+    weights,
+    tokenizer,
+  } = await withItemTokens(
+    config,
+    {
+      config: loaded.config,
+      weights: loaded.weights,
+      tokenizer: await LmTokenizer.load(
+        existsSync(join(modelDir, "tokenizer.json")) ? modelDir : config.model,
+      ),
+    },
+    runDir,
   );
   let adapter: { config: LoraAdapterConfig; weights: LoraWeights } | undefined;
   if (config.lora) {

@@ -1,11 +1,18 @@
 // How prompts and answers become tokens, in one place for training, evaluation, `prefrec model
-// score|generate` and the server: prompt = BOS + prompt text (its end kept when too long, as
-// S-DPO's keep_end), answer = " " + title + EOS (the space S-DPO puts after "Answer:"),
-// tokenized separately. Scoring or constraining to answers in any other form gives different
-// numbers than training saw, so every caller goes through answerTokens.
+// score|generate` and the server. Prompt = BOS + prompt text (its end kept when too long, as
+// S-DPO's keep_end). The answer depends on the tokenizer's item representation:
+//   title  — " " + title + EOS (the space S-DPO puts after "Answer:"), tokenized as text;
+//   id     — the item's token + EOS (prompts show `<item_N>` in place of every title);
+//   hybrid — the item's token, then " " + title, + EOS (prompts show "title <item_N>", LLaRA's
+//            hybrid form; the token comes first in the answer so the first answer token ranks
+//            the whole catalog, and the title still follows for the generation protocols).
+// Scoring or constraining to answers in any other form gives different numbers than training
+// saw, so every caller goes through answerTokens.
 
-import type { Example } from "../../data/index.js";
+import { rerenderItems } from "../../data/prompts.js";
+import type { Example, ItemRef } from "../../data/types.js";
 import { UserError } from "../../io/errors.js";
+import type { ItemVocab } from "./items.js";
 import type { LmTokenizer } from "./tokenizer.js";
 
 export interface TokenizedExample {
@@ -18,6 +25,8 @@ export interface TokenizedExample {
   /** Every candidate's answer tokens (for ranking evaluation) and the target's index. */
   candidates: number[][];
   targetIndex: number;
+  /** Items of the history and candidates read as `<item_unk>` (outside the model's catalog). */
+  unknownItems: number;
 }
 
 export interface TokenizeOptions {
@@ -25,21 +34,37 @@ export interface TokenizeOptions {
   maxPromptTokens?: number;
 }
 
-/** The answer text of an item title: " " + title (EOS follows as a token, never as text). */
-export function answerText(title: string): string {
-  return ` ${title}`;
+/** The item vocabulary when the tokenizer shows items as tokens (id, hybrid), else null. */
+function itemVocab(tokenizer: LmTokenizer): ItemVocab | null {
+  const v = tokenizer.items;
+  return v && v.representation !== "title" ? v : null;
 }
 
 /**
- * The answer tokens of a title: " " + title + EOS. `eos: false` leaves EOS off (the candidate
- * trie of constrained decoding appends it itself; `model score --no-eos`).
+ * The answer text of an item: " " + title; with item tokens "<item_N>" (id) or
+ * "<item_N> title" (hybrid). EOS follows as a token, never as text.
+ */
+export function answerText(title: string, item?: number, vocab?: ItemVocab | null): string {
+  if (!vocab || vocab.representation === "title" || item === undefined) return ` ${title}`;
+  return vocab.representation === "id" ? vocab.textOf(item) : `${vocab.textOf(item)} ${title}`;
+}
+
+/**
+ * The answer tokens of an item (see the header). `item` is the dense item id; without it (free
+ * text given to `model score`) the title is read as text. `eos: false` leaves EOS off (the
+ * candidate trie of constrained decoding appends it itself; `model score --no-eos`).
  */
 export function answerTokens(
   tokenizer: LmTokenizer,
   title: string,
-  options: { eos?: boolean } = {},
+  options: { eos?: boolean; item?: number } = {},
 ): number[] {
-  const body = tokenizer.encode(answerText(title));
+  const vocab = itemVocab(tokenizer);
+  let body: number[];
+  if (vocab && options.item !== undefined) {
+    const token = vocab.tokenOf(options.item);
+    body = vocab.representation === "id" ? [token] : [token, ...tokenizer.encode(` ${title}`)];
+  } else body = tokenizer.encode(` ${title}`);
   if (options.eos === false) return body;
   const eos = tokenizer.eosId;
   if (eos === null)
@@ -55,27 +80,44 @@ export function promptTokens(tokenizer: LmTokenizer, text: string, maxTokens = 5
   return [...bos, ...(body.length > room ? body.slice(body.length - room) : body)];
 }
 
-/** Tokenizes an example for training and evaluation (titles shared across candidates are cached). */
+/** The prompt text of an example in the tokenizer's item representation. */
+export function promptText(tokenizer: LmTokenizer, example: Example): string {
+  const vocab = itemVocab(tokenizer);
+  if (!vocab) return example.prompt;
+  const show =
+    vocab.representation === "id"
+      ? (r: ItemRef) => vocab.textOf(r.item)
+      : (r: ItemRef) => `${r.title} ${vocab.textOf(r.item)}`;
+  return rerenderItems(example, show);
+}
+
+/** Tokenizes an example for training and evaluation (answers shared across examples are cached). */
 export function tokenizeExample(
   tokenizer: LmTokenizer,
   example: Example,
   options: TokenizeOptions = {},
   cache = new Map<string, number[]>(),
 ): TokenizedExample {
-  const answer = (title: string): number[] => {
-    let t = cache.get(title);
+  const answer = (ref: ItemRef): number[] => {
+    const key = `${ref.item}\t${ref.title}`;
+    let t = cache.get(key);
     if (!t) {
-      t = answerTokens(tokenizer, title);
-      cache.set(title, t);
+      t = answerTokens(tokenizer, ref.title, { item: ref.item });
+      cache.set(key, t);
     }
     return t;
   };
+  const vocab = itemVocab(tokenizer);
+  const unknownItems = vocab
+    ? [...example.history, ...example.candidates].filter((r) => vocab.isUnknown(r.item)).length
+    : 0;
   return {
     id: example.id,
-    prompt: promptTokens(tokenizer, example.prompt, options.maxPromptTokens),
-    answers: [answer(example.target.title), ...example.negatives.map((n) => answer(n.title))],
+    prompt: promptTokens(tokenizer, promptText(tokenizer, example), options.maxPromptTokens),
+    answers: [answer(example.target), ...example.negatives.map(answer)],
     phi: [example.target.phi, ...example.negatives.map((n) => n.phi)],
-    candidates: example.candidates.map((c) => answer(c.title)),
+    candidates: example.candidates.map(answer),
     targetIndex: example.target.index,
+    unknownItems,
   };
 }

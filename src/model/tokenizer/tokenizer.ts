@@ -3,6 +3,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import {
+  ITEM_TOKENS_FILE,
+  type ItemRepresentation,
+  type ItemVocab,
+  parseItemTokens,
+} from "./items.js";
 
 /** A missing or unreadable tokenizer file, naming the file. */
 export class TokenizerError extends Error {
@@ -74,6 +80,8 @@ export class LmTokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
   readonly padId: number | null;
+  /** The item tokens (item_tokens.json), or null: a tokenizer without them reads items as titles. */
+  items: ItemVocab | null = null;
 
   private constructor(
     readonly dir: string,
@@ -126,7 +134,16 @@ export class LmTokenizer {
       typeof config.clean_up_tokenization_spaces === "boolean"
         ? config.clean_up_tokenization_spaces
         : false;
-    return new LmTokenizer(dir, tokenizer, merged, cleanUp);
+    const lm = new LmTokenizer(dir, tokenizer, merged, cleanUp);
+    const itemsFile = join(dir, ITEM_TOKENS_FILE);
+    const items = await readJson(itemsFile, false);
+    if (items) lm.items = parseItemTokens(items, itemsFile, (t) => lm.tokenToId(t));
+    return lm;
+  }
+
+  /** How prompts and answers show items: the item tokens' representation, else titles. */
+  get representation(): ItemRepresentation {
+    return this.items?.representation ?? "title";
   }
 
   /** Token ids of `text`; special tokens only when `addSpecialTokens` is set. */

@@ -1,0 +1,173 @@
+// Item tokens: one added token per catalog item (`<item_0>` … `<item_{n-1}>`, by the item's dense
+// id, the line of the prepared dataset's items.jsonl) and a shared `<item_unk>` for items outside
+// that catalog. They live in tokenizer.json's `added_tokens` (special: false, single tokens), so
+// the directory still loads in Hugging Face tokenizers; item_tokens.json beside it records the
+// representation (title | id | hybrid) and where the item ids start.
+
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../../io/errors.js";
+
+/** How a language model sees items: titles (the papers), one token each, or title + token. */
+export const ITEM_REPRESENTATIONS = ["title", "id", "hybrid"] as const;
+export type ItemRepresentation = (typeof ITEM_REPRESENTATIONS)[number];
+
+/** The file beside tokenizer.json that records the item vocabulary. */
+export const ITEM_TOKENS_FILE = "item_tokens.json";
+/** The shared token of items outside the model's catalog. */
+export const UNK_ITEM_TOKEN = "<item_unk>";
+/** The token string of the item with dense id `item`. */
+export const itemToken = (item: number): string => `<item_${item}>`;
+
+/** Contents of item_tokens.json. */
+export interface ItemTokensFile {
+  representation: ItemRepresentation;
+  /** Catalog size: items 0..count-1 have tokens firstId..firstId+count-1. */
+  count: number;
+  firstId: number;
+  /** Id of `<item_unk>` (firstId + count). */
+  unkId: number;
+}
+
+/** The item vocabulary of a tokenizer: dense item id ↔ token id. */
+export class ItemVocab {
+  constructor(
+    readonly representation: ItemRepresentation,
+    readonly count: number,
+    readonly firstId: number,
+    readonly unkId: number,
+  ) {}
+
+  /** Whether the model has no token for `item` (it is read as `<item_unk>`). */
+  isUnknown(item: number): boolean {
+    return !Number.isInteger(item) || item < 0 || item >= this.count;
+  }
+
+  /** The token id of an item (`<item_unk>`'s for an item outside the catalog). */
+  tokenOf(item: number): number {
+    return this.isUnknown(item) ? this.unkId : this.firstId + item;
+  }
+
+  /** The token string of an item as it is written into prompt text. */
+  textOf(item: number): string {
+    return this.isUnknown(item) ? UNK_ITEM_TOKEN : itemToken(item);
+  }
+
+  /** The dense item id of a token id, or null (not an item token, or `<item_unk>`). */
+  itemOf(tokenId: number): number | null {
+    const i = tokenId - this.firstId;
+    return i >= 0 && i < this.count ? i : null;
+  }
+
+  /** The same tokens read under another representation. */
+  as(representation: ItemRepresentation): ItemVocab {
+    return new ItemVocab(representation, this.count, this.firstId, this.unkId);
+  }
+
+  toJSON(): ItemTokensFile {
+    const { representation, count, firstId, unkId } = this;
+    return { representation, count, firstId, unkId };
+  }
+}
+
+/** Parses item_tokens.json; `tokenId` checks that the tokenizer really has those tokens. */
+export function parseItemTokens(
+  value: unknown,
+  file: string,
+  tokenId: (token: string) => number | null,
+): ItemVocab {
+  const v = value as Partial<ItemTokensFile> | null;
+  const int = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (
+    !v ||
+    typeof v !== "object" ||
+    !ITEM_REPRESENTATIONS.includes(v.representation as ItemRepresentation) ||
+    !int(v.count) ||
+    !int(v.firstId) ||
+    !int(v.unkId)
+  )
+    throw new UserError(
+      `${file}: expected {representation: title|id|hybrid, count, firstId, unkId} (non-negative integers)`,
+    );
+  const vocab = new ItemVocab(v.representation!, v.count!, v.firstId!, v.unkId!);
+  const checks: [string, number][] = [[UNK_ITEM_TOKEN, vocab.unkId]];
+  if (vocab.count > 0)
+    checks.push(
+      [itemToken(0), vocab.firstId],
+      [itemToken(vocab.count - 1), vocab.tokenOf(vocab.count - 1)],
+    );
+  for (const [token, id] of checks) {
+    if (tokenId(token) !== id)
+      throw new UserError(
+        `${file}: says ${token} is token ${id}, but tokenizer.json has ${tokenId(token) ?? "no such token"}`,
+      );
+  }
+  return vocab;
+}
+
+/** The added-token entry Hugging Face writes for a plain (non-special) added token. */
+function addedToken(id: number, content: string) {
+  return {
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: false,
+  };
+}
+
+/**
+ * Writes a tokenizer directory `outDir` = the one in `srcDir` plus `count` item tokens and
+ * `<item_unk>`, ids from `firstId` on (at least the source's size: existing ids never move).
+ * Other files of the tokenizer are copied as they are. Written to a temporary folder, renamed.
+ */
+export async function writeItemTokenizer(
+  srcDir: string,
+  outDir: string,
+  options: { count: number; firstId: number; representation: ItemRepresentation },
+): Promise<ItemVocab> {
+  const file = join(srcDir, "tokenizer.json");
+  const json = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  const added = (Array.isArray(json.added_tokens) ? json.added_tokens : []) as {
+    id: number;
+    content: string;
+  }[];
+  if (added.some((t) => t.content === UNK_ITEM_TOKEN))
+    throw new UserError(`${file}: already has item tokens (${UNK_ITEM_TOKEN})`);
+  const { count, firstId, representation } = options;
+  const taken = added.filter((t) => t.id >= firstId);
+  if (taken.length > 0)
+    throw new UserError(`${file}: token id ${taken[0].id} collides with the item tokens' ids`);
+  for (let i = 0; i < count; i++) added.push(addedToken(firstId + i, itemToken(i)));
+  added.push(addedToken(firstId + count, UNK_ITEM_TOKEN));
+  json.added_tokens = added;
+  const vocab = new ItemVocab(representation, count, firstId, firstId + count);
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await writeFile(join(tmp, "tokenizer.json"), JSON.stringify(json));
+  for (const name of ["tokenizer_config.json", "special_tokens_map.json"])
+    await copyFile(join(srcDir, name), join(tmp, name)).catch(() => undefined);
+  await writeFile(join(tmp, ITEM_TOKENS_FILE), `${JSON.stringify(vocab, null, 2)}\n`);
+  await rm(outDir, { recursive: true, force: true });
+  await rename(tmp, outDir);
+  return vocab;
+}
+
+/** Copies a tokenizer directory that already has item tokens, recording another representation. */
+export async function writeRepresentation(
+  srcDir: string,
+  outDir: string,
+  vocab: ItemVocab,
+): Promise<void> {
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  for (const name of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
+    await copyFile(join(srcDir, name), join(tmp, name)).catch(() => undefined);
+  await writeFile(join(tmp, ITEM_TOKENS_FILE), `${JSON.stringify(vocab, null, 2)}\n`);
+  await rm(outDir, { recursive: true, force: true });
+  await rename(tmp, outDir);
+}

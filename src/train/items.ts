@@ -1,0 +1,54 @@
+// A run's item representation (config `items`): the starting model gets item tokens when the
+// run asks for `id` or `hybrid` and it has none (one per item of the run's dataset catalog, plus
+// `<item_unk>`; the embedding and LM head grow, existing rows untouched), or records another
+// representation over the tokens it has. The changed tokenizer is written to RUN/tokenizer, so
+// every checkpoint of the run carries it.
+
+import { join } from "node:path";
+import { loadPrepared } from "../data/index.js";
+import type { LmConfig } from "../model/config.js";
+import { resizeVocab } from "../model/resize.js";
+import { writeItemTokenizer, writeRepresentation } from "../model/tokenizer/items.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
+import type { Weights } from "../model/weights.js";
+import type { TrainConfig } from "./config.js";
+import { TrainingError } from "./errors.js";
+
+export interface ModelStart {
+  config: LmConfig;
+  weights: Weights;
+  tokenizer: LmTokenizer;
+}
+
+/** The starting model under the run's item representation (unchanged when it already fits). */
+export async function withItemTokens(
+  config: TrainConfig,
+  start: ModelStart,
+  runDir?: string,
+): Promise<ModelStart> {
+  const want = config.items;
+  const have = start.tokenizer.items;
+  if (want === null || want === start.tokenizer.representation) return start;
+  if (want === "title" && !have) return start;
+  if (!runDir)
+    throw new TrainingError(`items: ${want} changes the tokenizer; the run needs a folder`);
+  const out = join(runDir, "tokenizer");
+  if (have) {
+    await writeRepresentation(start.tokenizer.dir, out, have.as(want));
+    return { ...start, tokenizer: await LmTokenizer.load(out) };
+  }
+  if (config.lora)
+    throw new TrainingError(
+      `items: ${want} adds item tokens, whose rows a LoRA run cannot train yet; add them in a full fine-tuning run (lora: null) first`,
+    );
+  const { items } = await loadPrepared(config.data);
+  const firstId = Math.max(start.tokenizer.vocabSize, start.config.vocabSize);
+  await writeItemTokenizer(start.tokenizer.dir, out, {
+    count: items.length,
+    firstId,
+    representation: want,
+  });
+  const tokenizer = await LmTokenizer.load(out);
+  const resized = resizeVocab(start.config, start.weights, firstId + items.length + 1, config.seed);
+  return { ...resized, tokenizer };
+}
