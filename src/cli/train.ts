@@ -71,6 +71,12 @@ export function registerTrain(program: CommandUnknownOpts): void {
         "longest prompt; longer ones keep their end (default 512)",
         parseInteger,
       )
+      .addOption(
+        new Option(
+          "--items <representation>",
+          "items as titles, one added token each (id), or title + token (hybrid); default: the model's own",
+        ).choices(["title", "id", "hybrid"]),
+      )
       .option(
         "--eval-every <n>",
         "validate every n steps (default 0: at the end only)",
@@ -212,6 +218,7 @@ async function resolveConfig(
     "maxSteps",
     "maxExamples",
     "maxPromptTokens",
+    "items",
     "evalEvery",
     "evalExamples",
     "saveEvery",

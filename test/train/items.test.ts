@@ -1,0 +1,92 @@
+// A run's item representation: setup adds item tokens once (RUN/tokenizer, copied into its
+// checkpoints), later stages inherit them, another representation only relabels them, LoRA
+// cannot add them, and the shipped item configs validate.
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { initFromRun } from "../../src/eval/load.js";
+import { loadExperiment } from "../../src/experiment/config.js";
+import { loadCheckpoint } from "../../src/model/checkpoint.js";
+import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
+import { parseTrainConfig } from "../../src/train/config.js";
+import { train } from "../../src/train/trainer.js";
+import { tempDir } from "../io/helpers.js";
+import { buildTrainFixture } from "./fixture.js";
+
+test("items: id adds tokens once; later stages inherit them; hybrid relabels; LoRA refuses", async (t) => {
+  const dir = await tempDir(t);
+  const fx = await buildTrainFixture(dir, { users: 40, maxTrain: 16 });
+  const base = await LmTokenizer.load(fx.model);
+  const common = { data: fx.data, batchSize: 4, maxSteps: 1, evalExamples: 0, lr: 1e-3 };
+  await train(
+    parseTrainConfig({ ...common, model: fx.model, items: "id", objective: { type: "sft" } }),
+    join(dir, "sft"),
+    { quiet: true },
+  );
+  const modelDir = join(dir, "sft", "checkpoints", "last", "model");
+  const tok = await LmTokenizer.load(modelDir);
+  assert.equal(tok.representation, "id");
+  assert.equal(tok.items!.firstId, base.vocabSize);
+  const { config } = await loadCheckpoint(modelDir);
+  assert.equal(config.vocabSize, base.vocabSize + tok.items!.count + 1);
+  assert.ok(existsSync(join(dir, "sft", "tokenizer", "item_tokens.json")));
+
+  // DPO from the SFT run: no `items` given, the model's own tokens are used, nothing is added.
+  await train(
+    parseTrainConfig({
+      ...common,
+      ...(await initFromRun(join(dir, "sft"))),
+      objective: { type: "dpo", beta: 1 },
+    }),
+    join(dir, "dpo"),
+    { quiet: true },
+  );
+  const dpo = await LmTokenizer.load(join(dir, "dpo", "checkpoints", "last", "model"));
+  assert.equal(dpo.representation, "id");
+  assert.equal(dpo.vocabSize, tok.vocabSize);
+  assert.ok(!existsSync(join(dir, "dpo", "tokenizer")));
+
+  await train(
+    parseTrainConfig({
+      ...common,
+      ...(await initFromRun(join(dir, "sft"))),
+      items: "hybrid",
+      objective: { type: "sft" },
+    }),
+    join(dir, "hybrid"),
+    { quiet: true },
+  );
+  const hybrid = await LmTokenizer.load(join(dir, "hybrid", "checkpoints", "last", "model"));
+  assert.equal(hybrid.representation, "hybrid");
+  assert.equal(hybrid.vocabSize, tok.vocabSize);
+
+  await assert.rejects(
+    train(
+      parseTrainConfig({
+        ...common,
+        model: fx.model,
+        items: "id",
+        lora: { r: 4, alpha: 8 },
+        objective: { type: "sft" },
+      }),
+      join(dir, "lora"),
+      { quiet: true },
+    ),
+    /a LoRA run cannot train yet/,
+  );
+  assert.ok(!existsSync(join(dir, "lora")));
+  assert.throws(
+    () =>
+      parseTrainConfig({ ...common, model: fx.model, items: "ids", objective: { type: "sft" } }),
+    /items/,
+  );
+});
+
+test("the shipped item-token experiments validate", async () => {
+  for (const file of ["configs/lastfm-items.yaml", "configs/movielens-items.yaml"]) {
+    const config = await loadExperiment(file, "/data");
+    assert.equal(config.training.items, "id", file);
+  }
+});
