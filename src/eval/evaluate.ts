@@ -301,8 +301,8 @@ export function protocolNotes(
     `Protocols, on the same ${examples} examples and candidate lists:`,
     `- Generation (S-DPO's evaluate_batch.py): greedy, up to ${maxNewTokens} new tokens; ValidRatio = share of answers containing exactly one candidate title (case-sensitive substring); HR@1 = share of all prompts whose answer is valid and contains the target.`,
     "- Generation (LLaRA's calculate_hr1): the same answers, first line only, lower-cased; HR@1 = valid and the matched candidate is the target, over all prompts.",
-    "- Constrained: greedy decoding restricted by a prefix trie to the candidate titles + EOS (ValidRatio 1 by design).",
-    `- Ranking: every candidate scored by the summed log-prob of " title" + EOS given the prompt (shared prefix); HR@{${RANK_CUTOFFS.join(",")}}, NDCG@{5,10}, MRR from the target's rank; a candidate scoring exactly as the target ranks above it (ties count against the model). "per token" ranks by mean log-prob per answer token.`,
+    "- Constrained: greedy decoding restricted by a prefix trie to the candidates' answers + EOS (ValidRatio 1 by design).",
+    `- Ranking: every candidate scored by the summed log-prob of its answer (" title" + EOS; item-token models: the item token + EOS, hybrid: item token + " title" + EOS) given the prompt (shared prefix); HR@{${RANK_CUTOFFS.join(",")}}, NDCG@{5,10}, MRR from the target's rank; a candidate scoring exactly as the target ranks above it (ties count against the model). "per token" ranks by mean log-prob per answer token.`,
     ...(metrics.some((m) => m.notApplicable || (m.ranking && !m.ranking.mean))
       ? [
           "- Models that are not language models rank candidates by their own scores; n/a marks a protocol that does not apply to the model (generation needs a model that writes text).",
