@@ -13,6 +13,13 @@ export { type Adapter, type Generation, LanguageModel } from "./model/lm.js";
 export { LmRecommender } from "./model/lm-recommender.js";
 export { initLoraWeights, mergeLora } from "./model/lora.js";
 export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
+export { initItemRows, randomProjection, resizeVocab } from "./model/resize.js";
+export {
+  ITEM_REPRESENTATIONS,
+  type ItemRepresentation as LmItemRepresentation,
+  ItemVocab,
+  writeItemTokenizer,
+} from "./model/tokenizer/items.js";
 export { LmTokenizer } from "./model/tokenizer/tokenizer.js";
 export { type Objective, objectiveLoss } from "./objectives/index.js";
 export { parseTrainConfig, type TrainConfig } from "./train/config.js";
