@@ -125,7 +125,9 @@ export function historyFeeds(
   const B = histories.length;
   const items = new BigInt64Array(B * len);
   if (!sequence) {
-    histories.forEach((h, b) => windowRow(h, h.length, len, numItems, items, b * len));
+    histories.forEach((h, b) => {
+      windowRow(h, h.length, len, numItems, items, b * len);
+    });
     return { items: tensor(items, [B, len]) };
   }
   const pick = new Float32Array(B * len);

@@ -84,7 +84,7 @@ export class BaselineModel implements Recommender {
       const feeds = historyFeeds(part, this.sizes.inputLen, V, sequence);
       const res = await graph.run({ ...weights, ...feeds });
       const data = res.scores.data as Float32Array;
-      part.forEach((_, b) => out.push(data.slice(b * V, (b + 1) * V)));
+      for (let b = 0; b < part.length; b++) out.push(data.slice(b * V, (b + 1) * V));
       options.onProgress?.(Math.min(histories.length, i + batch), histories.length);
     }
     return out;

@@ -83,6 +83,37 @@ export function catalogLogits(c: BaselineConfig, P: (n: string) => Value, h: Val
   return add(matmul(h, transpose(P("out_emb"), [1, 0])), P("out_bias"));
 }
 
+/** The graph inputs of a training loss (see `trainProgram`). */
+export interface LossInputs {
+  items: Value;
+  targets: Value;
+  count: Value;
+  negatives?: Value;
+  mask?: Value;
+}
+
+/** Mean training loss over the batch's targets: ce over the catalog, or SASRec's bce. */
+export function trainingLoss(
+  c: BaselineConfig,
+  sizes: ModelSizes,
+  ctx: EncoderContext,
+  inp: LossInputs,
+): Value {
+  const h = encode(c, sizes, ctx, inp.items);
+  let total: Value;
+  if (inp.negatives && inp.mask) {
+    // Padding targets are fed as item 0 here; the mask removes them.
+    const E = ctx.P("item_emb");
+    const pos = reduceSum(mul(h, gather(E, inp.targets, 0)), [-1]);
+    const negScore = reduceSum(mul(h, gather(E, inp.negatives, 0)), [-1]);
+    // −log σ(pos) − log(1 − σ(neg)) = softplus(−pos) + softplus(neg).
+    total = reduceSum(mul(add(softplus(neg(pos)), softplus(negScore)), inp.mask));
+  } else {
+    total = reduceSum(crossEntropy(catalogLogits(c, ctx.P, h), inp.targets, -100));
+  }
+  return mul(total, reciprocal(inp.count));
+}
+
 export interface TrainProgram {
   graph: Graph;
   outputs: Record<string, Value>;
@@ -109,20 +140,19 @@ export function trainProgram(
   const targets = g.input("targets", "int64", seq ? ["B", sizes.inputLen] : ["B"]);
   const count = g.input("count", dtype, []);
   const seed = g.input("dropout_seed", "int64", []);
-  const h = encode(c, sizes, { P, train: true, seed }, items);
-  let total: Value;
-  if (c.kind === "sasrec" && c.loss === "bce") {
-    const negatives = g.input("negatives", "int64", ["B", sizes.inputLen]);
-    const mask = g.input("mask", dtype, ["B", sizes.inputLen]);
-    // Targets −100 are fed as item 0 here; the mask removes them.
-    const pos = reduceSum(mul(h, gather(P("item_emb"), targets, 0)), [-1]);
-    const negScore = reduceSum(mul(h, gather(P("item_emb"), negatives, 0)), [-1]);
-    // −log σ(pos) − log(1 − σ(neg)) = softplus(−pos) + softplus(neg).
-    total = reduceSum(mul(add(softplus(neg(pos)), softplus(negScore)), mask));
-  } else {
-    total = reduceSum(crossEntropy(catalogLogits(c, P, h), targets, -100));
-  }
-  const loss = mul(total, reciprocal(count));
+  const bce = c.kind === "sasrec" && c.loss === "bce";
+  const loss = trainingLoss(
+    c,
+    sizes,
+    { P, train: true, seed },
+    {
+      items,
+      targets,
+      count,
+      negatives: bce ? g.input("negatives", "int64", ["B", sizes.inputLen]) : undefined,
+      mask: bce ? g.input("mask", dtype, ["B", sizes.inputLen]) : undefined,
+    },
+  );
   const outputs: Record<string, Value> = { loss };
   const gradients = new Map<string, string>();
   if (withGradients) {
