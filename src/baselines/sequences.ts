@@ -28,6 +28,21 @@ export function trainingSequences(train: readonly Example[]): number[][] {
   return out;
 }
 
+/**
+ * Indices of each user's last example (the "one prompt per user" view of a test split), users
+ * recognised as in `trainingSequences`.
+ */
+export function lastPerUser(examples: readonly Example[]): number[] {
+  const out: number[] = [];
+  examples.forEach((e, i) => {
+    const prev = i > 0 ? examples[i - 1] : null;
+    const h = e.history.map((x) => x.item);
+    if (prev && continues(prev, e, h)) out[out.length - 1] = i;
+    else out.push(i);
+  });
+  return out;
+}
+
 function continues(prev: Example, e: Example, h: readonly number[]): boolean {
   if (prev.user !== e.user) return false;
   const full = [...prev.history.map((x) => x.item), prev.target.item];

@@ -12,6 +12,7 @@ import { TrainingError, train } from "../train/trainer.js";
 import { parseInteger, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
+import { registerBaselineTrain } from "./train-baselines.js";
 
 const loraPair = (value: string): [number, number] => {
   const [r, alpha] = value.split(",").map(Number);
@@ -128,6 +129,7 @@ export function registerTrain(program: CommandUnknownOpts): void {
         }
       });
   }
+  registerBaselineTrain(group);
 }
 
 function describe(type: string): string {
