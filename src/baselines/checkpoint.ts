@@ -37,6 +37,8 @@ export interface BaselineState {
 /** What config.json holds. */
 export interface RunFile {
   format: string;
+  /** The model kind, also at the top level so a loader can dispatch without parsing options. */
+  kind: BaselineConfig["kind"];
   config: BaselineConfig;
   sizes: ModelSizes;
   /** Hashes of the prepared dataset the run was trained on. */
@@ -66,9 +68,11 @@ export async function readRunFile(dir: string): Promise<RunFile> {
   if (!sizes || !Number.isInteger(sizes.numItems) || !Number.isInteger(sizes.inputLen)) {
     throw new UserError(`${file}: field sizes: expected {numItems, inputLen} integers`);
   }
+  const config = parseBaselineConfig(raw.config, file);
   return {
     format: BASELINE_RUN_FORMAT,
-    config: parseBaselineConfig(raw.config, file),
+    kind: config.kind,
+    config,
     sizes,
     dataHashes: raw.dataHashes as Record<string, string> | undefined,
   };

@@ -150,6 +150,7 @@ export async function trainBaseline(
   if (!options.resume) {
     await writeRunFile(runDir, {
       format: BASELINE_RUN_FORMAT,
+      kind: config.kind,
       config,
       sizes,
       dataHashes: data.hashes,

@@ -64,6 +64,7 @@ test("Pop ranks candidates by training-set counts, and ties count against the ta
   assert.deepEqual([...(await pop.scoreAll([e]))[0]], [0, 3, 1, 1, 0]);
   assert.equal(pop.describe().kind, "pop");
   assert.ok(await isBaselineRun(out));
+  assert.equal(JSON.parse(await readFile(join(out, "config.json"), "utf8")).kind, "pop");
 });
 
 test("SASRec's causal mask: a later item never changes an earlier position's output", async () => {
