@@ -25,8 +25,6 @@ export const baselineConfigSchema = z
     window: z.number().int().positive().default(5),
     hFilters: z.number().int().positive().default(16),
     vFilters: z.number().int().positive().default(4),
-    /** Caser: add a user embedding (only useful when users recur across splits). */
-    userEmbedding: z.boolean().default(false),
     lr: z.number().positive().default(1e-3),
     /** Adam's β2 (0.98 as in SASRec's reference code). */
     beta2: z.number().gt(0).lt(1).default(0.98),
