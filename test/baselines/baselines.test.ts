@@ -2,7 +2,7 @@
 // hand-made log, SASRec's causal mask, exact resume, and a run directory evaluators can load.
 
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -179,13 +179,16 @@ for (const kind of ["sasrec", "gru4rec", "caser"] as const) {
   });
 }
 
-test("bad input: a non-empty --out without --resume and a broken config.json are one-line errors", async () => {
+test("bad input: a non-empty --out, a missing run, a broken config.json and a bad option are one-line errors", async () => {
   const c = parseBaselineConfig({ ...tiny, kind: "pop" });
   await assert.rejects(
     trainBaseline(c, { out: join(root, "pop"), data: world(), quiet: true, runtime }),
     /already exists and is not empty/,
   );
   await assert.rejects(loadBaselineRun(join(root, "nothing-here")), /not a run directory/);
+  await mkdir(join(root, "broken"), { recursive: true });
+  await writeFile(join(root, "broken", "config.json"), "{");
+  await assert.rejects(loadBaselineRun(join(root, "broken")), /config\.json: invalid JSON/);
   assert.throws(
     () => parseBaselineConfig({ kind: "sasrec", data: "d", hidden: -1 }),
     /field hidden/,
