@@ -181,8 +181,10 @@ for (const kind of ["sasrec", "gru4rec", "caser"] as const) {
 
 test("bad input: a non-empty --out, a missing run, a broken config.json and a bad option are one-line errors", async () => {
   const c = parseBaselineConfig({ ...tiny, kind: "pop" });
+  await mkdir(join(root, "occupied"), { recursive: true });
+  await writeFile(join(root, "occupied", "notes.txt"), "mine");
   await assert.rejects(
-    trainBaseline(c, { out: join(root, "pop"), data: world(), quiet: true, runtime }),
+    trainBaseline(c, { out: join(root, "occupied"), data: world(), quiet: true, runtime }),
     /already exists and is not empty/,
   );
   await assert.rejects(loadBaselineRun(join(root, "nothing-here")), /not a run directory/);
