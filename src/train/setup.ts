@@ -13,7 +13,7 @@ import type { Projection } from "../model/names.js";
 import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../model/peft.js";
 import { LmTokenizer } from "../model/tokenizer.js";
 import type { Weights } from "../model/weights.js";
-import { isPreference } from "../objectives/index.js";
+import { checkObjectiveData, isPreference } from "../objectives/index.js";
 import type { TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
 import { type TokenizedExample, tokenizeExample } from "./tokenize.js";
@@ -143,14 +143,12 @@ function checkData(config: TrainConfig, examples: readonly Example[], K: number)
       );
     }
   }
-  if (objective.type === "recpo" && objective.lambda > 0 && !config.recpoDefaultSignals) {
-    const rated = examples.some((e) => e.target.rating !== undefined);
-    if (!rated) {
-      throw new TrainingError(
-        `${config.data}: no example carries a rating, so every RecPO margin would come from default signals; prepare data with ratings, or pass --default-signals to accept that`,
-      );
-    }
-  }
+  const problem = checkObjectiveData(objective, {
+    rated: examples.some((e) => e.target.rating !== undefined),
+    defaultSignals: config.recpoDefaultSignals,
+    data: config.data,
+  });
+  if (problem) throw new TrainingError(problem);
 }
 
 export async function prepareRunDir(
