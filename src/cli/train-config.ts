@@ -9,7 +9,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
 import { parseOptions, withoutDefaults } from "../io/schema.js";
-import { objectiveDefinition } from "../objectives/index.js";
+import { objectiveDefaults, objectiveDefinition } from "../objectives/index.js";
 import {
   loraSchema,
   parseTrainConfig,
@@ -140,7 +140,7 @@ export async function newRunConfig(
       2,
     );
   }
-  const params: Flags = { ...fileObjective, type };
+  const params: Flags = { ...objectiveDefaults(type), ...fileObjective, type };
   for (const key of Object.keys(objectiveDefinition(type).params.shape)) {
     const value = pick(key);
     if (value !== undefined) params[key] = value;

@@ -19,83 +19,17 @@ import {
 import { type FilterStep, filterAndOrder, naturalCompare } from "./filter.js";
 import { LineWriter, sha256File, writeDirAtomically, writeFileAtomically } from "./lines.js";
 import type { Loaded, LoadOptions } from "./log.js";
+import { DEFAULT_PREPARE, type PrepareOptions, parsePrepareOptions } from "./options.js";
 import { note, startProgress } from "./progress.js";
 import { builtinTemplatePath, DEFAULT_PROMPT_STYLE, loadTemplates } from "./prompts.js";
 import { DEFAULT_SIGNALS } from "./signals.js";
 import { loadSource } from "./sources/index.js";
-import { DOMAINS, type Domain, type Item, SPLITS, type SplitName } from "./types.js";
+import { type Domain, type Item, SPLITS, type SplitName } from "./types.js";
+
+export { DEFAULT_PREPARE, type PrepareOptions } from "./options.js";
 
 /** The manifest format tag; bump on incompatible changes. */
 export const DATASET_FORMAT = "prefrec-dataset/1";
-
-/** All options of `data prepare`; every field is recorded in the manifest. */
-export interface PrepareOptions {
-  source: string;
-  path: string;
-  out: string;
-  seed: number;
-  split: SplitMode;
-  userRatio: [number, number, number];
-  timeValid: number;
-  timeTest: number;
-  dedup: "first" | "last" | "none";
-  ratingThreshold?: number;
-  userCore: number;
-  itemCore: number;
-  minHistory: number;
-  historyWindow: number;
-  candidates: number;
-  negatives: number;
-  negativeSampling: NegativeSampling;
-  /** Default: "given" for sdpo, "sdpo" for llara, "uniform" for logs. */
-  candidateSampler?: CandidateSampler;
-  followCandidates: number;
-  chosen: "next" | "max-phi";
-  /** RecPO: keep only examples whose target is rated at least this (examples, not interactions). */
-  minTargetRating?: number;
-  maxTrain?: number;
-  maxValid?: number;
-  maxTest?: number;
-  domain?: Domain;
-  templates?: string;
-  showRatings: boolean;
-  historySeparator: string;
-  negativeRating: number;
-  negativePosition: number;
-  implicitRating: number;
-  columns?: { user?: string; item?: string; rating?: string; time?: string };
-  titleFile?: string;
-  metaFile?: string;
-  skipBad: boolean;
-  force: boolean;
-  quiet: boolean;
-}
-
-export const DEFAULT_PREPARE: Omit<PrepareOptions, "source" | "path" | "out"> = {
-  seed: 42,
-  split: "users",
-  userRatio: [8, 1, 1],
-  timeValid: 0.8,
-  timeTest: 0.9,
-  dedup: "first",
-  userCore: 0,
-  itemCore: 0,
-  minHistory: 3,
-  historyWindow: 10,
-  candidates: 20,
-  negatives: 3,
-  negativeSampling: "uniform",
-  followCandidates: 0,
-  chosen: "next",
-  showRatings: false,
-  historySeparator: ", ",
-  negativeRating: DEFAULT_SIGNALS.negativeRating,
-  negativePosition: DEFAULT_SIGNALS.negativePosition,
-  implicitRating: DEFAULT_SIGNALS.implicitRating,
-  skipBad: false,
-  force: false,
-  quiet: false,
-};
 
 /** The manifest written as manifest.json (see docs/data.md). */
 export interface Manifest {
@@ -120,30 +54,12 @@ export interface Manifest {
   hashes: Record<string, string>;
 }
 
-const nonNegInt = (v: number, name: string) => {
-  if (!Number.isInteger(v) || v < 0)
-    throw new DataError(`${name} must be a non-negative integer, got ${v}`);
-};
-
 /** Prepares a dataset directory; returns its manifest. Fails without leaving a partial directory. */
 export async function prepareDataset(
   options: Partial<PrepareOptions> & Pick<PrepareOptions, "source" | "path" | "out">,
 ): Promise<Manifest> {
-  const o: PrepareOptions = { ...DEFAULT_PREPARE, ...options };
-  for (const [k, v] of Object.entries({
-    "--seed": o.seed,
-    "--min-history": o.minHistory,
-    "--candidates": o.candidates,
-    "--negatives": o.negatives,
-    "--follow-candidates": o.followCandidates,
-    "--user-core": o.userCore,
-    "--item-core": o.itemCore,
-  }))
-    nonNegInt(v, k);
-  if (!Number.isInteger(o.historyWindow) || o.historyWindow < 1)
-    throw new DataError(`--history must be a positive integer, got ${o.historyWindow}`);
-  if (o.domain && !DOMAINS.includes(o.domain))
-    throw new DataError(`--domain must be one of ${DOMAINS.join(", ")}, got ${o.domain}`);
+  // Validated before any data is read; the key order (defaults first) is the manifest's.
+  const o: PrepareOptions = { ...DEFAULT_PREPARE, ...options, ...parsePrepareOptions(options) };
   const policy = badRowPolicy(o.skipBad);
   const loadOpts: LoadOptions = {
     path: o.path,

@@ -143,3 +143,13 @@ export function withoutDefaults<T extends Record<string, z.ZodType>>(
   }
   return out as never;
 }
+
+/** The same fields with their defaults removed: a config must state each one. */
+export function withoutDefaultValues(shape: Record<string, z.ZodType>): Record<string, z.ZodType> {
+  const out: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(shape)) {
+    const def = field._zod.def as unknown as { type: string; innerType?: z.ZodType };
+    out[key] = def.type === "default" ? (def.innerType as z.ZodType) : field;
+  }
+  return out;
+}

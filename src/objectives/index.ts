@@ -21,6 +21,7 @@ export {
   type Objective,
   type ObjectiveSettings,
   type ObjectiveType,
+  objectiveDefaults,
   objectiveDefinition,
   objectiveDefinitions,
   objectiveExampleInputs,

@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import { UserError } from "../io/errors.js";
-import { closest, parseOptions, unknownKeyMessage } from "../io/schema.js";
+import { closest, parseOptions, unknownKeyMessage, withoutDefaultValues } from "../io/schema.js";
 import { dmpo } from "./dmpo.js";
 import { dpo } from "./dpo.js";
 import { ipo } from "./ipo.js";
@@ -74,7 +74,11 @@ function unknownObjective(type: string): string {
   return `unknown objective "${type}" (one of ${names.join(", ")}; did you mean "${closest(type, names)}"?)`;
 }
 
-/** `{type, ...params}` → validated settings with defaults; unknown keys name the closest valid one. */
+/**
+ * `{type, ...params}` → validated settings. A config states every parameter (so that it reads the
+ * same when defaults change); `objectiveDefaults` fills them where a person types a command.
+ * Unknown keys name the closest valid one.
+ */
 export const objectiveSchema = z
   .looseObject({ type: z.string({ error: "expected an objective name" }) })
   .transform((value, ctx): Objective => {
@@ -84,7 +88,7 @@ export const objectiveSchema = z
       return z.NEVER;
     }
     const { type, ...params } = value;
-    const result = definition.params.safeParse(params);
+    const result = z.strictObject(withoutDefaultValues(definition.params.shape)).safeParse(params);
     if (!result.success) {
       const valid = ["type", ...Object.keys(definition.params.shape)];
       for (const issue of result.error.issues) {
@@ -99,6 +103,17 @@ export const objectiveSchema = z
     }
     return { type, ...result.data } as Objective;
   });
+
+/** The default parameters of an objective (the papers' scripts' values). */
+export function objectiveDefaults(type: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const shape = objectiveDefinition(type).params.shape as Record<string, z.ZodType>;
+  for (const [key, field] of Object.entries(shape)) {
+    const result = field.safeParse(undefined);
+    if (result.success && result.data !== undefined) out[key] = result.data;
+  }
+  return out;
+}
 
 /** Validates objective settings (`where` names the file or option set in errors). */
 export function parseObjective(input: unknown, where = "objective"): Objective {
