@@ -3,14 +3,14 @@
 // it, and `prepareDataset` checks its options with it before reading any data.
 
 import { z } from "zod";
-import { count, countOrZero, nonNegative, parseOptions } from "../io/schema.js";
+import { count, countOrZero, nonNegative, num, parseOptions } from "../io/schema.js";
 import { DataError } from "./errors.js";
 import { DEFAULT_SIGNALS } from "./signals.js";
 import { SOURCES } from "./sources/index.js";
 import { DEFAULT_SYNTH } from "./synth.js";
 import { DOMAINS } from "./types.js";
 
-const number = () => z.number({ error: "expected a number" });
+const number = num;
 
 /** "8:1:1" (the CLI's form) or [8, 1, 1]. */
 const userRatio = z.preprocess(

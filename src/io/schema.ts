@@ -5,27 +5,29 @@
 import { z } from "zod";
 import { UserError } from "./errors.js";
 
+/** A number; a missing one is reported as required. */
+export const num = () =>
+  z.number({
+    error: (issue) => (issue.input === undefined ? "required (a number)" : "expected a number"),
+  });
+
 /** A whole number ≥ 1 (batch sizes, steps, examples, negatives, threads, tokens…). */
 export const count = () =>
-  z
-    .number({ error: "expected a number" })
+  num()
     .int({ error: "expected a whole number ≥ 1" })
     .min(1, { error: "expected a whole number ≥ 1" });
 
 /** A whole number ≥ 0 (0 keeps a documented meaning such as "only at the end"). */
 export const countOrZero = () =>
-  z
-    .number({ error: "expected a number" })
+  num()
     .int({ error: "expected a whole number ≥ 0" })
     .min(0, { error: "expected a whole number ≥ 0" });
 
 /** A number > 0. */
-export const positive = () =>
-  z.number({ error: "expected a number" }).positive({ error: "expected a number > 0" });
+export const positive = () => num().positive({ error: "expected a number > 0" });
 
 /** A number ≥ 0. */
-export const nonNegative = () =>
-  z.number({ error: "expected a number" }).min(0, { error: "expected a number ≥ 0" });
+export const nonNegative = () => num().min(0, { error: "expected a number ≥ 0" });
 
 /** Levenshtein distance (insertions, deletions, substitutions). */
 export function editDistance(a: string, b: string): number {

@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import { div, mul, neg, reduceMean, softplus, sub } from "../graph/index.js";
+import { num } from "../io/schema.js";
 import { defineObjective, rejected, reshapeB, rewardMetrics } from "./objective.js";
 import { beta } from "./params.js";
 
@@ -13,7 +14,7 @@ export const simpo = defineObjective({
   formula: "softplus(−(β·lp_w/\\|w\\| − β·lp_l/\\|l\\| − γ)), no reference",
   params: z.strictObject({
     beta: beta(),
-    gamma: z.number({ error: "expected a number" }).default(2).describe("target reward margin γ"),
+    gamma: num().default(2).describe("target reward margin γ"),
   }),
   needsReference: false,
   negatives: () => 1,

@@ -14,7 +14,7 @@ import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../mo
 import { LmTokenizer } from "../model/tokenizer.js";
 import type { Weights } from "../model/weights.js";
 import { checkObjectiveData, isPreference } from "../objectives/index.js";
-import type { TrainConfig } from "./config.js";
+import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
 import { type TokenizedExample, tokenizeExample } from "./tokenize.js";
 
@@ -138,8 +138,11 @@ function checkData(config: TrainConfig, examples: readonly Example[], K: number)
   if (isPreference(objective)) {
     const short = examples.find((e) => e.negatives.length < K);
     if (short) {
+      const others = short.candidates.length - 1;
       throw new TrainingError(
-        `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K} (prepare the data with --negatives ${K})`,
+        K <= others
+          ? `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K} (prepare the data with --negatives ${K})`
+          : `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K}, and its candidate list holds only ${others} items besides the target: use --negatives ${short.negatives.length}, or prepare the data with --candidates ${K + 1} --negatives ${K}`,
       );
     }
   }
@@ -166,12 +169,15 @@ export async function prepareRunDir(
         `${runDir} already holds a run; continue it with --resume or choose another --out`,
       );
     }
-    const previous = JSON.parse(await readFile(configFile, "utf8"));
-    const { maxSteps: _a, ...before } = previous as TrainConfig;
-    const { maxSteps: _b, ...now } = config;
-    if (JSON.stringify(before) !== JSON.stringify(now)) {
+    const previous = JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
+    const now = config as Record<string, unknown>;
+    const changed = [...new Set([...Object.keys(previous), ...Object.keys(now)])].filter(
+      (key) =>
+        !RESUMABLE_KEYS.includes(key) && JSON.stringify(previous[key]) !== JSON.stringify(now[key]),
+    );
+    if (changed.length > 0) {
       throw new TrainingError(
-        `${runDir}: --resume with a different configuration than the run's config.json`,
+        `${runDir}: --resume with settings that differ from the run's config.json: ${changed.join(", ")}`,
       );
     }
   }
@@ -194,4 +200,16 @@ export async function restoreTrainable(
     const { weights } = await loadCheckpoint(join(dir, "model"));
     for (const [name, t] of weights) params.get(name)?.set(t.data);
   }
+}
+
+/** The last validation line a run wrote to metrics.jsonl (without its `split`), or null. */
+export async function previousValidation<T>(runDir: string): Promise<T | null> {
+  const file = join(runDir, "metrics.jsonl");
+  if (!existsSync(file)) return null;
+  const lines = (await readFile(file, "utf8")).split("\n").filter((l) => l.trim() !== "");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const { split, ...entry } = JSON.parse(lines[i]) as Record<string, unknown>;
+    if (split === "valid") return entry as T;
+  }
+  return null;
 }

@@ -32,6 +32,7 @@ import {
   loadStartingPoint,
   loadTrainingData,
   prepareRunDir,
+  previousValidation,
   restoreTrainable,
 } from "./setup.js";
 import type { TokenizedExample } from "./tokenize.js";
@@ -281,6 +282,7 @@ export async function train(
     return order;
   };
 
+  const finishedBefore = state.step >= totalSteps;
   while (state.step < totalSteps) {
     const t0 = performance.now();
     for (const a of accum.values()) a.fill(0);
@@ -371,7 +373,9 @@ export async function train(
     }
   }
   progress.done();
-  if (!interrupted && config.evalExamples > 0) {
+  // A run resumed after it finished already validated at its end: no second validation line.
+  if (finishedBefore) lastValid = await previousValidation<ValidationResult>(runDir);
+  else if (!interrupted && config.evalExamples > 0) {
     lastValid = await validate();
     if (lastValid) await recordValidation(lastValid);
   }
