@@ -5,15 +5,16 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { Runtime } from "../graph/index.js";
+import { type Provider, Runtime } from "../graph/index.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
 import { LmTokenizer } from "../model/tokenizer.js";
-import { parseInteger } from "./args.js";
+import { integerAtLeast, parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
+import { providerOption } from "./options.js";
 
 function parseIds(value: string): number[] {
   const ids = value.split(",").map((s) => Number(s.trim()));
@@ -23,8 +24,11 @@ function parseIds(value: string): number[] {
   return ids;
 }
 
-async function openModel(dir: string, adapter: string | undefined, provider: "cpu" | "cuda") {
-  return LanguageModel.load(dir, { adapter, runtime: new Runtime({ provider }) });
+async function openModel(dir: string, adapter: string | undefined, provider: unknown) {
+  return LanguageModel.load(dir, {
+    adapter,
+    runtime: new Runtime({ provider: (provider as Provider | undefined) ?? "cpu" }),
+  });
 }
 
 function checkIds(model: LanguageModel, ids: readonly number[], what: string): void {
@@ -45,9 +49,7 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--ids <list>", "comma-separated token ids", parseIds)
     .option("--text <text>", "text to tokenize with the directory's tokenizer (instead of --ids)")
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
     .action(async (dir, opts) => {
       try {
@@ -91,9 +93,7 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       "do not append EOS to each completion (appended by default, as in training)",
     )
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
       try {
@@ -133,11 +133,13 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       "--candidates-file <file>",
       "allowed answers, one per line: the output is exactly one of them",
     )
-    .option("--max-new-tokens <n>", "token limit for free generation", parseInteger, 20)
-    .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
+    .option(
+      "--max-new-tokens <n>",
+      "token limit for free generation (default: 20)",
+      integerAtLeast(1),
     )
+    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .addOption(providerOption())
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
       try {
@@ -153,7 +155,7 @@ export function registerModelRun(group: CommandUnknownOpts): void {
             throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
         }
         const [g] = await model.generate([prompt], {
-          maxNewTokens: opts.maxNewTokens,
+          maxNewTokens: opts.maxNewTokens ?? 20,
           candidates: candidates ? [candidates.map((c) => tokenizer.encode(c))] : undefined,
         });
         const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true });

@@ -3,8 +3,9 @@
 // schema, so `--batch-size 0` fails naming the option; defaults are shown in help once and
 // filled in by the schema (a flag that was not given is absent from the parsed options).
 
-import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { z } from "zod";
+import { PROVIDERS, runtimeOptionsSchema } from "../graph/options.js";
 
 type Field = z.core.$ZodType;
 type Def = {
@@ -73,8 +74,7 @@ export function schemaOption(key: string, field: Field, overrides: FlagOverrides
       : Array.isArray(defaultValue)
         ? defaultValue.join(",")
         : String(defaultValue));
-  if (overrides.required) description += " (required)";
-  else if (shown !== undefined) description += ` (default: ${shown})`;
+  if (!overrides.required && shown !== undefined) description += ` (default: ${shown})`;
   if (def.type === "boolean") return new Option(flag, description);
   const isInt = (inner as unknown as { isInt?: boolean }).isInt === true;
   const arg =
@@ -118,4 +118,19 @@ export function schemaOptions(
     if (!field) throw new Error(`schemaOptions: no field "${key}"`);
     return schemaOption(key, field, overrides[key]);
   });
+}
+
+/** `--provider`, declared once (the runtime schema); absent when not given (the schema says cpu). */
+export function providerOption() {
+  const field = runtimeOptionsSchema.shape.provider;
+  return new Option("--provider <name>", `${field.description} (default: cpu)`).choices(PROVIDERS);
+}
+
+/** Appends "(required)" to the help of every mandatory option, in every subcommand. */
+export function markRequired(command: CommandUnknownOpts): void {
+  for (const option of command.options) {
+    if (option.mandatory && !option.description.endsWith("(required)"))
+      option.description += " (required)";
+  }
+  for (const sub of command.commands) markRequired(sub);
 }
