@@ -4,14 +4,14 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import { type Provider, Runtime } from "../graph/index.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
 import { LmTokenizer } from "../model/tokenizer.js";
-import { integerAtLeast, parseInteger } from "./args.js";
+import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
 import { providerOption } from "./options.js";

@@ -9,10 +9,8 @@ import {
   ExampleBuilder,
   type ExampleOptions,
   logUnits,
-  type NegativeSampling,
   type Positions,
   readyUnits,
-  type SplitMode,
   splitPositions,
   withTitles,
 } from "./examples.js";
@@ -22,7 +20,6 @@ import type { Loaded, LoadOptions } from "./log.js";
 import { DEFAULT_PREPARE, type PrepareOptions, parsePrepareOptions } from "./options.js";
 import { note, startProgress } from "./progress.js";
 import { builtinTemplatePath, DEFAULT_PROMPT_STYLE, loadTemplates } from "./prompts.js";
-import { DEFAULT_SIGNALS } from "./signals.js";
 import { loadSource } from "./sources/index.js";
 import { type Domain, type Item, SPLITS, type SplitName } from "./types.js";
 

@@ -29,6 +29,7 @@ export {
   objectiveLoss,
   objectiveNames,
   objectiveSchema,
+  objectivesTable,
   parseObjective,
   registerObjective,
 } from "./registry.js";

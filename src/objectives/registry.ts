@@ -164,3 +164,18 @@ export function checkObjectiveData(o: ObjectiveSettings, data: DataSummary): str
 export function objectiveLoss(o: ObjectiveSettings, inputs: ObjectiveInputs): ObjectiveOutput {
   return objectiveDefinition(o.type).loss(paramsOf(o), inputs);
 }
+
+/** The README's objectives table, generated from the registry (a test keeps README in step). */
+export function objectivesTable(): string {
+  const rows = objectiveDefinitions().map((d) => {
+    const defaults = Object.entries(objectiveDefaults(d.name))
+      .map(([k, v]) => `\`${k}\` ${v}`)
+      .join(", ");
+    return `| \`${d.name}\` | ${d.formula} | ${defaults || "—"} | ${d.needsReference ? "yes" : "no"} | ${d.paper ?? "—"} |`;
+  });
+  return [
+    "| objective | loss (per example; mean over the batch) | parameters (default) | reference | paper |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { runtimeOptionsSchema } from "../graph/options.js";
 import { UserError } from "../io/errors.js";
-import { count, countOrZero, nonNegative, num, parseOptions, positive } from "../io/schema.js";
+import { count, countOrZero, nonNegative, parseOptions, positive } from "../io/schema.js";
 import { PROJECTIONS } from "../model/names.js";
 import { objectiveSchema } from "../objectives/index.js";
 
