@@ -76,6 +76,13 @@ function schemaAt(
       s = def.innerType as AnySchema;
     } else if (def.type === "pipe") {
       s = def.in as AnySchema;
+    } else if (def.type === "union") {
+      // The first alternative that has an object at the rest of the path.
+      for (const option of def.options as AnySchema[]) {
+        const found = schemaAt(option, path.slice(i));
+        if (found && (found._zod.def as { type: string }).type === "object") return found;
+      }
+      return undefined;
     } else if (i === path.length) {
       return s;
     } else if (def.type === "object") {

@@ -93,3 +93,39 @@ test("data errors become CliErrors that name the file", async () => {
       e instanceof CliError && /u\.data: missing MovieLens 100K ratings/.test(e.message),
   );
 });
+
+test("data prepare checks its options before reading any data, with a fix that exists", async () => {
+  const d = await tempDir();
+  const prepare = (...args: string[]) =>
+    program().parseAsync([
+      "node",
+      "prefrec",
+      "data",
+      "prepare",
+      "--source",
+      "movielens-100k",
+      "--path",
+      join(d, "does-not-exist"),
+      "--out",
+      join(d, "x"),
+      "--quiet",
+      ...args,
+    ]);
+  await assert.rejects(
+    prepare("--negatives", "100"),
+    (e: unknown) =>
+      e instanceof CliError &&
+      e.message ===
+        "--negatives must be between 0 and candidates − 1 = 19, got 100 (each list holds the target and 19 others: lower --negatives, or raise --candidates to 101)",
+  );
+  await assert.rejects(
+    prepare("--user-ratio", "8:1"),
+    (e: unknown) =>
+      e instanceof CliError && /userRatio: expected three shares like 8:1:1/.test(e.message),
+  );
+  await assert.rejects(
+    prepare("--follow-candidates", "2", "--candidate-sampler", "sdpo"),
+    (e: unknown) =>
+      e instanceof CliError && /--follow-candidates cannot be combined/.test(e.message),
+  );
+});
