@@ -12,7 +12,14 @@ export { type Adapter, type Generation, LanguageModel } from "./model/lm.js";
 export { initLoraWeights, mergeLora } from "./model/lora.js";
 export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
 export { LmTokenizer } from "./model/tokenizer.js";
-export { type Objective, objectiveLoss } from "./objectives/index.js";
+export {
+  defineObjective,
+  type Objective,
+  type ObjectiveDefinition,
+  objectiveLoss,
+  objectiveNames,
+  registerObjective,
+} from "./objectives/index.js";
 export { parseTrainConfig, type TrainConfig } from "./train/config.js";
 export * from "./train/optim.js";
 export { type TrainSummary, train } from "./train/trainer.js";
