@@ -1,6 +1,6 @@
 // `prefrec model …`: create and inspect LLaMA-family model directories (running them is in
 // model-run.ts). Each subcommand is one register function.
-import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { assertDirWritable, DirectoryNotEmptyError } from "../io/atomic.js";
 import { SafetensorsError } from "../io/safetensors.js";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
@@ -8,7 +8,7 @@ import { ConfigError } from "../model/config.js";
 import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
 import { PeftError } from "../model/peft.js";
-import { PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
+import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
 import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
@@ -60,8 +60,16 @@ function registerInit(group: CommandUnknownOpts): void {
     )
     .argument("<dir>", "output model directory (created atomically)")
     .addOption(
+      // choices() lists them in help; the parser keeps the message naming the bad value.
       new Option("--preset <name>", "model size")
         .choices(PRESET_NAMES)
+        .argParser((value: string): PresetName => {
+          if (!isPresetName(value))
+            throw new InvalidArgumentError(
+              `unknown preset "${value}" (${PRESET_NAMES.join(", ")})`,
+            );
+          return value;
+        })
         .default("tiny" as PresetName),
     )
     .requiredOption(
