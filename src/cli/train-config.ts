@@ -175,10 +175,10 @@ function resolveLora(
   if (opts.lora !== undefined && opts.full)
     throw new CliError("--lora and --full exclude each other", 2);
   const fileLora = file.lora as Flags | null | undefined;
+  if (opts.lora === undefined && !opts.full && file.full === true && fileLora)
+    throw new CliError(`${from}full: true and lora settings exclude each other`, 2);
   const full =
     Boolean(opts.full) || (opts.lora === undefined && (file.full === true || fileLora === null));
-  if (!full && opts.lora === undefined && file.full === true && fileLora)
-    throw new CliError(`${from}full: true and lora settings exclude each other`, 2);
   const dropout = opts.loraDropout ?? file.loraDropout ?? fileLora?.dropout;
   const targets = opts.loraTargets ?? file.loraTargets ?? fileLora?.targets;
   if (full) {

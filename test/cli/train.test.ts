@@ -102,6 +102,10 @@ describe("train --config", () => {
       /loraTargets: LoRA settings, but this run is full fine-tuning/,
     );
     await assert.rejects(
+      (await withFile('full: true\nlora: "4,16"\n')).result,
+      /full: true and lora settings exclude each other/,
+    );
+    await assert.rejects(
       newRunConfig("sft", {
         data: "D",
         model: "M",
