@@ -15,6 +15,7 @@ import {
   usableProviders,
 } from "../graph/index.js";
 import { CliError } from "./errors.js";
+import { providerOption, threadsOption } from "./options.js";
 
 export interface DoctorReport {
   prefrec: string;
@@ -111,18 +112,14 @@ export function registerDoctor(program: Command): void {
   program
     .command("doctor")
     .description("check the installation: versions, execution providers, and a small engine run")
-    .option("--provider <name>", "execution provider to check: cpu or cuda", "cpu")
-    .option("--threads <n>", "intra-op threads (default: all available)")
+    .addOption(providerOption())
+    .addOption(threadsOption())
     .option("--json", "print the report as JSON")
     .action(async (options) => {
-      if (options.provider !== "cpu" && options.provider !== "cuda") {
-        throw new CliError(`--provider must be cpu or cuda, not "${options.provider}"`);
-      }
-      const threads = options.threads === undefined ? undefined : Number(options.threads);
-      if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
-        throw new CliError(`--threads must be a positive integer, not "${options.threads}"`);
-      }
-      const report = await doctor(options.provider, threads);
+      const report = await doctor(
+        options.provider ?? "cpu",
+        (options as { threads?: number }).threads,
+      );
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {

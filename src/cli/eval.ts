@@ -16,7 +16,7 @@ import { resolveModel } from "../train/init.js";
 import { startStepProgress } from "../train/progress.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
-import { schemaOptions } from "./options.js";
+import { providerOption, schemaOptions, threadsOption } from "./options.js";
 
 /** Registers `prefrec eval`. */
 export function registerEval(program: CommandUnknownOpts): void {
@@ -38,7 +38,8 @@ export function registerEval(program: CommandUnknownOpts): void {
     .option("--quiet", "no progress output");
   for (const option of [
     ...schemaOptions(evalOptionsSchema.shape),
-    ...schemaOptions(runtimeOptionsSchema.shape),
+    threadsOption(),
+    providerOption(),
   ])
     command.addOption(option);
   command.action(async (target, flags: Record<string, unknown>) => {

@@ -123,7 +123,20 @@ export function schemaOptions(
 /** `--provider`, declared once (the runtime schema); absent when not given (the schema says cpu). */
 export function providerOption() {
   const field = runtimeOptionsSchema.shape.provider;
-  return new Option("--provider <name>", `${field.description} (default: cpu)`).choices(PROVIDERS);
+  return new Option("--provider <name>", `${field.description} (default: cpu)`)
+    .choices(PROVIDERS)
+    .argParser((value: string) => {
+      if (!(PROVIDERS as readonly string[]).includes(value))
+        throw new InvalidArgumentError(
+          `--provider must be ${PROVIDERS.join(" or ")}, not "${value}"`,
+        );
+      return value as (typeof PROVIDERS)[number];
+    });
+}
+
+/** `--threads`, declared once (the runtime schema). */
+export function threadsOption(): Option {
+  return schemaOption("threads", runtimeOptionsSchema.shape.threads);
 }
 
 /** Appends "(required)" to the help of every mandatory option, in every subcommand. */

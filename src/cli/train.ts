@@ -8,7 +8,7 @@ import { loraSchema, trainOptionsShape } from "../train/config.js";
 import { TrainingError, train } from "../train/trainer.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
-import { schemaOption, schemaOptions } from "./options.js";
+import { providerOption, schemaOption, schemaOptions, threadsOption } from "./options.js";
 import { newRunConfig, parseLoraPair, resumeConfig } from "./train-config.js";
 
 const loraPair = (value: string) => {
@@ -47,7 +47,12 @@ export function registerTrain(program: CommandUnknownOpts): void {
   const group = program
     .command("train")
     .description(`Train with an objective: ${definitions.map((d) => d.name).join(", ")}`);
-  const { recpoDefaultSignals, ...loop } = trainOptionsShape;
+  const {
+    recpoDefaultSignals,
+    threads: _threads,
+    provider: _provider,
+    ...loop
+  } = trainOptionsShape;
   for (const definition of definitions) {
     const type = definition.name;
     const command = group.command(type).description(definition.summary);
@@ -58,6 +63,8 @@ export function registerTrain(program: CommandUnknownOpts): void {
         ? [schemaOption("defaultSignals", recpoDefaultSignals)]
         : []),
       ...schemaOptions(loop),
+      threadsOption(),
+      providerOption(),
       new Option("--quiet", "no progress output"),
     ];
     for (const option of options) command.addOption(option);
