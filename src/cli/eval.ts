@@ -1,20 +1,17 @@
-// `prefrec eval RUN|MODEL --data DIR`: every protocol on the same examples, reports written.
+// `prefrec eval RUN|MODEL --data DIR`: every protocol on the same examples, reports written. The
+// evaluation and runtime flags come from their option schemas (eval/options.ts, graph/options.ts).
 
 import { join } from "node:path";
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { loadExamples } from "../data/index.js";
-import { evaluate } from "../eval/evaluate.js";
+import { checkTarget } from "../eval/load.js";
 import { evalOptionsSchema } from "../eval/options.js";
-import { writeEvalReport } from "../eval/report.js";
+import { checkReportDir } from "../eval/report.js";
+import { evaluateDir } from "../eval/run.js";
 import { Runtime } from "../graph/index.js";
 import { runtimeOptionsSchema } from "../graph/options.js";
 import { UserError } from "../io/errors.js";
 import { parseOptions } from "../io/schema.js";
-import { LanguageModel } from "../model/lm.js";
-import { LmTokenizer } from "../model/tokenizer.js";
-import { resolveModel } from "../train/init.js";
-import { startStepProgress } from "../train/progress.js";
-import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
 import { providerOption, schemaOptions, threadsOption } from "./options.js";
 
@@ -28,12 +25,14 @@ export function registerEval(program: CommandUnknownOpts): void {
     .argument("<target>", "run directory or model directory")
     .requiredOption("--data <dir>", "prepared dataset directory (required)")
     .addOption(
-      new Option("--checkpoint <which>", "run checkpoint")
-        .choices(["best", "last"])
-        .default("best"),
+      new Option(
+        "--checkpoint <which>",
+        "run checkpoint (default: best, else last when the run never validated)",
+      ).choices(["best", "last"]),
     )
     .option("--adapter <dir>", "PEFT adapter for a model directory")
     .option("--out <dir>", "report directory (default: TARGET/eval-SPLIT)")
+    .option("--force", "replace an existing report in --out")
     .option("--json", "print metrics.json instead of the Markdown table")
     .option("--quiet", "no progress output");
   for (const option of [
@@ -44,70 +43,34 @@ export function registerEval(program: CommandUnknownOpts): void {
     command.addOption(option);
   command.action(async (target, flags: Record<string, unknown>) => {
     try {
-      const { data, checkpoint, adapter, out: outFlag, json, quiet, ...rest } = flags;
+      const { data, checkpoint, adapter, out: outFlag, force, json, quiet, ...rest } = flags;
       const { threads, provider, ...evalFlags } = rest;
       const o = parseOptions(evalOptionsSchema, evalFlags, "eval");
       const rt = parseOptions(runtimeOptionsSchema, { threads, provider }, "eval");
-      const opts = {
-        ...o,
-        ...rt,
-        data: data as string,
-        checkpoint: checkpoint as "best" | "last",
-        adapter: adapter as string | undefined,
-        out: outFlag as string | undefined,
-        json: Boolean(json),
-        quiet: Boolean(quiet),
-      };
-      const resolved = await resolveModel(target, opts.checkpoint);
-      const adapterDir = opts.adapter ?? resolved.adapterDir;
-      const runtime = new Runtime({ provider: opts.provider, threads: opts.threads ?? undefined });
-      const lm = await LanguageModel.load(resolved.modelDir, {
-        adapter: adapterDir ?? undefined,
-        runtime,
-      });
-      const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
-      let examples = await loadExamples(opts.data, opts.split);
-      if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);
-      if (examples.length === 0)
-        throw new CliError(`${opts.data}: the ${opts.split} split has no examples`);
-      const protocols = opts.protocols;
-      const bars = new Map(
-        protocols.map((p) => [
-          p,
-          startStepProgress(`eval ${p}`, examples.length, 0, Boolean(opts.quiet)),
-        ]),
-      );
-      const { metrics, predictions } = await evaluate(lm, tokenizer, examples, {
-        protocols,
-        maxNewTokens: opts.maxNewTokens,
-        maxPromptTokens: opts.maxPromptTokens,
-        batchSize: opts.batchSize,
-        onProgress: (p, done, total) => {
-          bars.get(p)?.update(done, Number.NaN);
-          if (done === total) bars.get(p)?.done();
-        },
-      });
-      const out = opts.out ?? join(target, `eval-${opts.split}`);
-      const md = await writeEvalReport(
+      const dataDir = data as string;
+      const out = (outFlag as string | undefined) ?? join(target, `eval-${o.split}`);
+      // Cheap checks first: a bad target or report folder fails before any data is read.
+      await checkTarget(target);
+      await checkReportDir(out, Boolean(force));
+      let examples = await loadExamples(dataDir, o.split);
+      if (o.maxExamples !== undefined) examples = examples.slice(0, o.maxExamples);
+      const { metrics, markdown } = await evaluateDir(target, examples, {
+        data: dataDir,
+        split: o.split,
         out,
-        {
-          name: target,
-          model: { dir: resolved.modelDir, adapter: adapterDir },
-          data: opts.data,
-          split: opts.split,
-          maxNewTokens: opts.maxNewTokens,
-          metrics,
-        },
-        predictions,
-      );
-      process.stdout.write(opts.json ? `${JSON.stringify(metrics)}\n` : md);
+        force: Boolean(force),
+        checkpoint: (checkpoint as "best" | "last" | undefined) ?? "auto",
+        adapter: adapter as string | undefined,
+        runtime: new Runtime({ provider: rt.provider, threads: rt.threads ?? undefined }),
+        protocols: o.protocols,
+        maxNewTokens: o.maxNewTokens,
+        maxPromptTokens: o.maxPromptTokens,
+        batchSize: o.batchSize,
+        quiet: Boolean(quiet),
+      });
+      process.stdout.write(json ? `${JSON.stringify(metrics)}\n` : markdown);
     } catch (error) {
-      if (error instanceof UserError) throw new CliError(error.message, error.exitCode);
-      if (
-        error instanceof Error &&
-        /neither a training run|no .* checkpoint|no checkpoint/.test(error.message)
-      )
-        throw new CliError(error.message);
+      if (error instanceof UserError) throw error;
       throw modelCliError(error);
     }
   });

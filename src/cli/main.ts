@@ -1,5 +1,6 @@
 // Entry point of the `prefrec` command: each command lives in its own module and registers itself here.
 import { Command } from "@commander-js/extra-typings";
+import { UserError } from "../io/errors.js";
 import { registerData } from "./data.js";
 import { registerDoctor } from "./doctor.js";
 import { CliError } from "./errors.js";
@@ -29,7 +30,7 @@ markRequired(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CliError) {
+  if (error instanceof CliError || error instanceof UserError) {
     process.stderr.write(`prefrec: ${error.message}\n`);
     process.exit(error.exitCode);
   }

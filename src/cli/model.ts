@@ -9,7 +9,7 @@ import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
 import { PeftError } from "../model/peft.js";
 import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
-import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
+import { LmTokenizer, TokenizerError } from "../model/tokenizer/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";

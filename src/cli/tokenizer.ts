@@ -1,9 +1,9 @@
 // `prefrec tokenizer …`: train a byte-level BPE tokenizer on a corpus; encode text with one.
 import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import { DirectoryNotEmptyError } from "../io/atomic.js";
-import { DEFAULT_SPECIAL_TOKENS } from "../model/bpe-trainer.js";
-import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
-import { trainTokenizer } from "../model/train-tokenizer.js";
+import { DEFAULT_SPECIAL_TOKENS } from "../model/tokenizer/bpe-trainer.js";
+import { LmTokenizer, TokenizerError } from "../model/tokenizer/tokenizer.js";
+import { trainTokenizer } from "../model/tokenizer/train-tokenizer.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
 

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
+import { type InitFromRun, initFromRun } from "../eval/load.js";
 import { parseOptions, withoutDefaults } from "../io/schema.js";
 import { objectiveDefaults, objectiveDefinition } from "../objectives/index.js";
 import {
@@ -17,7 +18,6 @@ import {
   type TrainConfig,
   trainOptionsShape,
 } from "../train/config.js";
-import { type InitFromRun, initFromRun } from "../train/init.js";
 import { CliError } from "./errors.js";
 
 type Flags = Record<string, unknown>;

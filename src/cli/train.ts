@@ -98,7 +98,9 @@ async function runTraining(
   const controller = new AbortController();
   const stop = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write("\nstopping after this step (press Ctrl-C again to quit now)…\n");
+    process.stderr.write(
+      "\nstopping after this step, or now during setup (press Ctrl-C again to quit now)…\n",
+    );
     controller.abort();
   };
   process.on("SIGINT", stop);

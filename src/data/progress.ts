@@ -20,10 +20,16 @@ export function startProgress(label: string, total: number, quiet = false): Prog
     );
     bar.start(total, 0);
     let n = 0;
+    let drawn = 0;
     return {
       tick(k = 1) {
         n += k;
-        if (n % 1000 < k || n >= total) bar.update(n);
+        // Redraw at most ~10 times a second: ticks can come per item.
+        const now = Date.now();
+        if (now - drawn > 100 || n >= total) {
+          drawn = now;
+          bar.update(n);
+        }
       },
       done() {
         bar.update(total);
@@ -32,14 +38,18 @@ export function startProgress(label: string, total: number, quiet = false): Prog
     };
   }
   let n = 0;
-  let last = Date.now();
+  const started = Date.now();
+  let last = started;
   return {
     tick(k = 1) {
       n += k;
       const now = Date.now();
       if (now - last > 2000) {
         last = now;
-        process.stderr.write(`${label}: ${n}/${total} (${Math.round((100 * n) / total)}%)\n`);
+        const eta = n > 0 ? Math.round((((now - started) / n) * (total - n)) / 1000) : 0;
+        process.stderr.write(
+          `${label}: ${n}/${total} (${Math.round((100 * n) / total)}%), eta ${eta}s\n`,
+        );
       }
     },
     done() {

@@ -1,5 +1,5 @@
 // Corpus → trained byte-level BPE → tokenizer directory, the path behind `prefrec tokenizer train`.
-import { assertDirWritable } from "../io/atomic.js";
+import { assertDirWritable } from "../../io/atomic.js";
 import { type SpecialRoles, saveBpeTokenizer } from "./bpe-files.js";
 import {
   type BpeTrainOptions,
