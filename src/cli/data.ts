@@ -1,7 +1,6 @@
 // `prefrec data …`: synth, prepare, inspect, download.
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { DATASETS_HELP, downloadDataset } from "../data/download.js";
-import { DataError } from "../data/errors.js";
 import { inspectDataset } from "../data/inspect.js";
 import { DEFAULT_PREPARE, prepareDataset } from "../data/prepare.js";
 import { SOURCES } from "../data/sources/index.js";
@@ -21,14 +20,9 @@ const float = (name: string) => (v: string) => {
   return n;
 };
 
-/** Runs a data action, turning data-layer errors into CLI errors (no stack trace). */
+/** Runs a data action; its DataErrors are UserErrors, which cli/main.ts prints as one line. */
 async function run(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (e) {
-    if (e instanceof DataError) throw new CliError(e.message);
-    throw e;
-  }
+  await action();
 }
 
 /** Registers `prefrec data` and its subcommands. */

@@ -12,7 +12,6 @@ import { resolveModel } from "../train/init.js";
 import { startStepProgress } from "../train/progress.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
 
 const count = integerAtLeast(0);
 const protocolList = (value: string): Protocol[] => {
@@ -62,60 +61,51 @@ export function registerEval(program: CommandUnknownOpts): void {
     .option("--json", "print metrics.json instead of the Markdown table")
     .option("--quiet", "no progress output")
     .action(async (target, opts) => {
-      try {
-        const resolved = await resolveModel(target, opts.checkpoint as "best" | "last");
-        const adapterDir = opts.adapter ?? resolved.adapterDir;
-        const runtime = new Runtime({
-          provider: opts.provider as "cpu" | "cuda",
-          threads: opts.threads,
-        });
-        const lm = await LanguageModel.load(resolved.modelDir, {
-          adapter: adapterDir ?? undefined,
-          runtime,
-        });
-        const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
-        let examples = await loadExamples(opts.data, opts.split as "train" | "valid" | "test");
-        if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);
-        if (examples.length === 0)
-          throw new CliError(`${opts.data}: the ${opts.split} split has no examples`);
-        const protocols = opts.protocols ?? [...PROTOCOLS];
-        const bars = new Map(
-          protocols.map((p) => [
-            p,
-            startStepProgress(`eval ${p}`, examples.length, 0, Boolean(opts.quiet)),
-          ]),
-        );
-        const { metrics, predictions } = await evaluate(lm, tokenizer, examples, {
-          protocols,
+      const resolved = await resolveModel(target, opts.checkpoint as "best" | "last");
+      const adapterDir = opts.adapter ?? resolved.adapterDir;
+      const runtime = new Runtime({
+        provider: opts.provider as "cpu" | "cuda",
+        threads: opts.threads,
+      });
+      const lm = await LanguageModel.load(resolved.modelDir, {
+        adapter: adapterDir ?? undefined,
+        runtime,
+      });
+      const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
+      let examples = await loadExamples(opts.data, opts.split as "train" | "valid" | "test");
+      if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);
+      if (examples.length === 0)
+        throw new CliError(`${opts.data}: the ${opts.split} split has no examples`);
+      const protocols = opts.protocols ?? [...PROTOCOLS];
+      const bars = new Map(
+        protocols.map((p) => [
+          p,
+          startStepProgress(`eval ${p}`, examples.length, 0, Boolean(opts.quiet)),
+        ]),
+      );
+      const { metrics, predictions } = await evaluate(lm, tokenizer, examples, {
+        protocols,
+        maxNewTokens: opts.maxNewTokens,
+        maxPromptTokens: opts.maxPromptTokens,
+        batchSize: opts.batchSize,
+        onProgress: (p, done, total) => {
+          bars.get(p)?.update(done, Number.NaN);
+          if (done === total) bars.get(p)?.done();
+        },
+      });
+      const out = opts.out ?? join(target, `eval-${opts.split}`);
+      const md = await writeEvalReport(
+        out,
+        {
+          name: target,
+          model: { dir: resolved.modelDir, adapter: adapterDir },
+          data: opts.data,
+          split: opts.split,
           maxNewTokens: opts.maxNewTokens,
-          maxPromptTokens: opts.maxPromptTokens,
-          batchSize: opts.batchSize,
-          onProgress: (p, done, total) => {
-            bars.get(p)?.update(done, Number.NaN);
-            if (done === total) bars.get(p)?.done();
-          },
-        });
-        const out = opts.out ?? join(target, `eval-${opts.split}`);
-        const md = await writeEvalReport(
-          out,
-          {
-            name: target,
-            model: { dir: resolved.modelDir, adapter: adapterDir },
-            data: opts.data,
-            split: opts.split,
-            maxNewTokens: opts.maxNewTokens,
-            metrics,
-          },
-          predictions,
-        );
-        process.stdout.write(opts.json ? `${JSON.stringify(metrics)}\n` : md);
-      } catch (error) {
-        if (
-          error instanceof Error &&
-          /neither a training run|no .* checkpoint|no checkpoint/.test(error.message)
-        )
-          throw new CliError(error.message);
-        throw modelCliError(error);
-      }
+          metrics,
+        },
+        predictions,
+      );
+      process.stdout.write(opts.json ? `${JSON.stringify(metrics)}\n` : md);
     });
 }

@@ -6,7 +6,6 @@ import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { loadExperiment } from "../experiment/config.js";
 import { runExperiment } from "../experiment/run.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -14,12 +13,7 @@ async function run(
   file: string,
   opts: { out?: string; dataRoot: string; quiet?: boolean },
 ): Promise<void> {
-  let config: Awaited<ReturnType<typeof loadExperiment>>;
-  try {
-    config = await loadExperiment(file, resolve(opts.dataRoot));
-  } catch (error) {
-    throw new CliError((error as Error).message);
-  }
+  const config = await loadExperiment(file, resolve(opts.dataRoot));
   const out = opts.out ?? join("runs", config.name);
   const controller = new AbortController();
   const stop = () => {
@@ -44,7 +38,7 @@ async function run(
   } catch (error) {
     if (controller.signal.aborted)
       throw new CliError("interrupted; run the same command again to continue", 130);
-    throw modelCliError(error);
+    throw error;
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);

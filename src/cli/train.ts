@@ -8,10 +8,9 @@ import YAML from "yaml";
 import { OBJECTIVE_TYPES } from "../objectives/index.js";
 import { defaultObjective, parseTrainConfig, type TrainConfig } from "../train/config.js";
 import { initFromRun } from "../train/init.js";
-import { TrainingError, train } from "../train/trainer.js";
+import { train } from "../train/trainer.js";
 import { parseInteger, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
 
 const loraPair = (value: string): [number, number] => {
   const [r, alpha] = value.split(",").map(Number);
@@ -96,36 +95,29 @@ export function registerTrain(program: CommandUnknownOpts): void {
       .addOption(new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]))
       .option("--quiet", "no progress output")
       .action(async (opts) => {
-        try {
-          const { config, runDir, resume } = await resolveConfig(type, opts);
-          const controller = new AbortController();
-          const stop = () => {
-            if (controller.signal.aborted) process.exit(130);
-            process.stderr.write("\nstopping after this step (press Ctrl-C again to quit now)…\n");
-            controller.abort();
-          };
-          process.on("SIGINT", stop);
-          process.on("SIGTERM", stop);
-          const summary = await train(config, runDir, {
-            resume,
-            quiet: opts.quiet,
-            signal: controller.signal,
-          });
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          const v = summary.valid;
-          process.stdout.write(
-            `${summary.interrupted ? "interrupted" : "done"}: ${runDir}, ${summary.steps}/${summary.totalSteps} steps, ${summary.examples} examples in ${summary.seconds.toFixed(1)} s (${summary.examplesPerSecond.toFixed(1)}/s)` +
-              (v ? `; valid loss ${v.loss.toFixed(4)}, HR@1 ${v.hr1.toFixed(4)}` : "") +
-              "\n",
-          );
-          if (summary.interrupted) process.exitCode = 130;
-        } catch (error) {
-          if (error instanceof TrainingError) throw new CliError(error.message);
-          if (error instanceof Error && error.message.startsWith("invalid training config"))
-            throw new CliError(error.message);
-          throw modelCliError(error);
-        }
+        const { config, runDir, resume } = await resolveConfig(type, opts);
+        const controller = new AbortController();
+        const stop = () => {
+          if (controller.signal.aborted) process.exit(130);
+          process.stderr.write("\nstopping after this step (press Ctrl-C again to quit now)…\n");
+          controller.abort();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+        const summary = await train(config, runDir, {
+          resume,
+          quiet: opts.quiet,
+          signal: controller.signal,
+        });
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        const v = summary.valid;
+        process.stdout.write(
+          `${summary.interrupted ? "interrupted" : "done"}: ${runDir}, ${summary.steps}/${summary.totalSteps} steps, ${summary.examples} examples in ${summary.seconds.toFixed(1)} s (${summary.examplesPerSecond.toFixed(1)}/s)` +
+            (v ? `; valid loss ${v.loss.toFixed(4)}, HR@1 ${v.hr1.toFixed(4)}` : "") +
+            "\n",
+        );
+        if (summary.interrupted) process.exitCode = 130;
       });
   }
 }

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { RuntimeFailure } from "../io/errors.js";
 import { DataError } from "./errors.js";
 import { exists } from "./lines.js";
 import { startProgress } from "./progress.js";
@@ -115,7 +116,7 @@ async function fetchTo(
   timeoutMs: number,
 ): Promise<{ md5: string; sha256: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} for ${url}`);
+  if (!res.ok || !res.body) throw new RuntimeFailure(`HTTP ${res.status} for ${url}`);
   const total = Number(res.headers.get("content-length") ?? 0);
   const bar = startProgress(basename(dest), total || 1, quiet);
   const md5 = createHash("md5");

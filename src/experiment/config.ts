@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import YAML from "yaml";
 import { z } from "zod";
 import { PROTOCOLS } from "../eval/evaluate.js";
+import { UserError } from "../io/errors.js";
 import { parseTrainConfig, trainConfigSchema } from "../train/config.js";
 
 /** `train` settings as written (checked against the training schema in parseExperiment, so
@@ -78,13 +79,13 @@ export type StageConfig = ExperimentConfig["stages"][number];
 export function parseExperiment(input: unknown, where = "experiment"): ExperimentConfig {
   const result = experimentSchema.safeParse(input);
   if (!result.success)
-    throw new Error(`${where}: invalid experiment config:\n${z.prettifyError(result.error)}`);
+    throw new UserError(`${where}: invalid experiment config:\n${z.prettifyError(result.error)}`);
   const config = result.data;
   const seen = new Set<string>();
   for (const s of config.stages) {
-    if (seen.has(s.name)) throw new Error(`${where}: stage name "${s.name}" is used twice`);
+    if (seen.has(s.name)) throw new UserError(`${where}: stage name "${s.name}" is used twice`);
     if (s.init !== undefined && !seen.has(s.init)) {
-      throw new Error(
+      throw new UserError(
         `${where}: stage "${s.name}" starts from "${s.init}", which is not an earlier stage`,
       );
     }
@@ -92,20 +93,22 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
     const { name, init, objective, ...overrides } = s;
     for (const key of ["data", "model", "initAdapter", "initModel", "objective"]) {
       if (key in config.training)
-        throw new Error(`${where}: training.${key} is set by the experiment, not in training`);
+        throw new UserError(`${where}: training.${key} is set by the experiment, not in training`);
       if (key in overrides)
-        throw new Error(`${where}: stage "${name}": ${key} is set by the experiment`);
+        throw new UserError(`${where}: stage "${name}": ${key} is set by the experiment`);
     }
     try {
       parseTrainConfig({ ...config.training, ...overrides, objective, data: "-", model: "-" });
     } catch (error) {
-      throw new Error(`${where}: stage "${name}"${init ? "" : ""}: ${(error as Error).message}`);
+      throw new UserError(
+        `${where}: stage "${name}"${init ? "" : ""}: ${(error as Error).message}`,
+      );
     }
   }
   if (!config.data.synth && !config.data.path)
-    throw new Error(`${where}: data needs a path (or synth settings)`);
+    throw new UserError(`${where}: data needs a path (or synth settings)`);
   if (!config.model.dir && config.tokenizer.vocab === undefined && !config.tokenizer.dir) {
-    throw new Error(
+    throw new UserError(
       `${where}: a model from a preset needs a tokenizer (tokenizer.vocab to train one, or tokenizer.dir)`,
     );
   }
@@ -118,13 +121,13 @@ export async function loadExperiment(file: string, dataRoot: string): Promise<Ex
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new Error(`${file}: cannot be read`);
+    throw new UserError(`${file}: cannot be read`);
   }
   let raw: unknown;
   try {
     raw = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
   } catch (error) {
-    throw new Error(
+    throw new UserError(
       `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"} (${(error as Error).message})`,
     );
   }

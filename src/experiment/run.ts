@@ -11,6 +11,7 @@ import { type EvalMetrics, evaluate, metricsMarkdown, protocolNotes } from "../e
 import { writeEvalReport } from "../eval/report.js";
 import { Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { UserError } from "../io/errors.js";
 import { saveCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { LanguageModel } from "../model/lm.js";
@@ -146,7 +147,8 @@ export async function runExperiment(
     modelDir = join(out, "model");
     if ((await doneKey(modelDir)) !== modelKey) {
       const tok = await LmTokenizer.load(tokenizerDir);
-      if (tok.eosId === null) throw new Error(`${tokenizerDir}: the tokenizer has no eos token`);
+      if (tok.eosId === null)
+        throw new UserError(`${tokenizerDir}: the tokenizer has no eos token`);
       const lmConfig = presetConfig(config.model.preset, {
         vocabSize: tok.vocabSize,
         bosTokenId: tok.bosId,

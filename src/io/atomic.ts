@@ -3,11 +3,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { UserError } from "./errors.js";
 
 /** Raised when an atomic directory write would replace a non-empty directory without `replace`. */
-export class DirectoryNotEmptyError extends Error {
+export class DirectoryNotEmptyError extends UserError {
   constructor(readonly path: string) {
-    super(`${path} already exists and is not empty`);
+    super(`${path} already exists and is not empty (use --force to replace it)`);
     this.name = "DirectoryNotEmptyError";
   }
 }

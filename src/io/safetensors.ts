@@ -4,6 +4,7 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { endianness } from "node:os";
 import { withAtomicFile } from "./atomic.js";
+import { UserError } from "./errors.js";
 import { decodeBF16, decodeF16 } from "./float16.js";
 
 /** The dtypes this module understands. */
@@ -77,7 +78,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 const LITTLE_ENDIAN_HOST = endianness() === "LE";
 
 /** An error about a safetensors file, naming the file and, when relevant, the tensor. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends UserError {
   constructor(
     readonly file: string,
     message: string,

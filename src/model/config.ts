@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
+import { UserError } from "../io/errors.js";
 
 /** The model families this project runs. */
 export const MODEL_TYPES = ["llama", "mistral", "qwen2"] as const;
@@ -52,7 +53,7 @@ export interface LmConfig {
 }
 
 /** A bad or unsupported config.json, naming the file and the field. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   constructor(
     readonly file: string,
     readonly field: string | null,

@@ -2,6 +2,7 @@
 // run so that every result says exactly how it was produced.
 
 import { z } from "zod";
+import { UserError } from "../io/errors.js";
 import { PROJECTIONS } from "../model/names.js";
 import { OBJECTIVE_TYPES, type Objective } from "../objectives/index.js";
 
@@ -94,10 +95,10 @@ export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export function parseTrainConfig(input: unknown): TrainConfig {
   const result = trainConfigSchema.safeParse(input);
   if (!result.success)
-    throw new Error(`invalid training config:\n${z.prettifyError(result.error)}`);
+    throw new UserError(`invalid training config:\n${z.prettifyError(result.error)}`);
   const config = result.data;
   if (config.initAdapter && !config.lora) {
-    throw new Error(
+    throw new UserError(
       "invalid training config: initAdapter needs lora (the adapter's settings come from it)",
     );
   }
@@ -125,6 +126,6 @@ export function defaultObjective(
     case "ipo":
       return { type, tau: v("tau", 0.1) };
     default:
-      throw new Error(`unknown objective "${type}" (one of ${OBJECTIVE_TYPES.join(", ")})`);
+      throw new UserError(`unknown objective "${type}" (one of ${OBJECTIVE_TYPES.join(", ")})`);
   }
 }

@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { UserError } from "../io/errors.js";
 import type { TrainConfig } from "./config.js";
 
 export interface InitFromRun {
@@ -19,13 +20,15 @@ export function runCheckpointDir(runDir: string): string {
   if (existsSync(join(best, "state.json"))) return best;
   const last = join(runDir, "checkpoints", "last");
   if (existsSync(join(last, "state.json"))) return last;
-  throw new Error(`${runDir}: no checkpoint (checkpoints/best or checkpoints/last) to start from`);
+  throw new UserError(
+    `${runDir}: no checkpoint (checkpoints/best or checkpoints/last) to start from`,
+  );
 }
 
 /** Reads an earlier run and says how to continue from it. */
 export async function initFromRun(runDir: string): Promise<InitFromRun> {
   const file = join(runDir, "config.json");
-  if (!existsSync(file)) throw new Error(`${runDir}: not a training run (no config.json)`);
+  if (!existsSync(file)) throw new UserError(`${runDir}: not a training run (no config.json)`);
   const previous = JSON.parse(await readFile(file, "utf8")) as TrainConfig;
   const dir = runCheckpointDir(runDir);
   return previous.lora
@@ -46,14 +49,14 @@ export async function resolveModel(
   const configFile = join(target, "config.json");
   if (!existsSync(join(target, "checkpoints"))) {
     if (!existsSync(configFile))
-      throw new Error(`${target}: neither a training run nor a model directory`);
+      throw new UserError(`${target}: neither a training run nor a model directory`);
     return { modelDir: target, adapterDir: null, tokenizerDir: target };
   }
   const run = JSON.parse(await readFile(configFile, "utf8")) as TrainConfig;
   let dir = join(target, "checkpoints", checkpoint);
   if (!existsSync(join(dir, "state.json"))) {
     if (checkpoint === "best") dir = runCheckpointDir(target);
-    else throw new Error(`${target}: no ${checkpoint} checkpoint`);
+    else throw new UserError(`${target}: no ${checkpoint} checkpoint`);
   }
   if (run.lora) {
     const base = run.initModel ?? run.model;

@@ -3,6 +3,7 @@
 // " " + title + EOS (the space S-DPO puts after "Answer:"), tokenized separately.
 
 import type { Example } from "../data/index.js";
+import { UserError } from "../io/errors.js";
 import type { LmTokenizer } from "../model/tokenizer.js";
 
 export interface TokenizedExample {
@@ -26,7 +27,7 @@ export interface TokenizeOptions {
 export function answerTokens(tokenizer: LmTokenizer, title: string): number[] {
   const eos = tokenizer.eosId;
   if (eos === null)
-    throw new Error(`${tokenizer.dir}: the tokenizer has no eos token; answers end with EOS`);
+    throw new UserError(`${tokenizer.dir}: the tokenizer has no eos token; answers end with EOS`);
   return [...tokenizer.encode(` ${title}`), eos];
 }
 

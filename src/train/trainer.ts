@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { rankingMetrics, rankOf } from "../eval/ranking.js";
-import { type Feed, Runtime, type Tensor } from "../graph/index.js";
+import { type Feed, Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { LanguageModel } from "../model/lm.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Command } from "@commander-js/extra-typings";
 import { registerData } from "../../src/cli/data.js";
-import { CliError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/io/errors.js";
 import { tempDir } from "./helpers.js";
 
 function program() {
@@ -73,7 +73,7 @@ test("data synth → prepare → inspect through the CLI", async () => {
   assert.equal(manifest.params.numNegatives ?? manifest.params.negatives, 2);
 });
 
-test("data errors become CliErrors that name the file", async () => {
+test("data errors become UserErrors that name the file", async () => {
   const d = await tempDir();
   await assert.rejects(
     program().parseAsync([
@@ -90,6 +90,6 @@ test("data errors become CliErrors that name the file", async () => {
       "--quiet",
     ]),
     (e: unknown) =>
-      e instanceof CliError && /u\.data: missing MovieLens 100K ratings/.test(e.message),
+      e instanceof UserError && /u\.data: missing MovieLens 100K ratings/.test(e.message),
   );
 });
