@@ -270,9 +270,10 @@ export function registerData(program: Command): void {
     .description("Print counts, history-length and popularity summaries and a few rendered prompts")
     .argument("<dir>", "prepared dataset folder")
     .option("--samples <n>", "prompts shown per split", int("--samples"), 2)
+    .option("--no-verify", "skip the sha256 check of the files (counts are always checked)")
     .action((dir, o) =>
       run(async () => {
-        process.stdout.write(`${await inspectDataset(dir, o.samples)}\n`);
+        process.stdout.write(`${await inspectDataset(dir, o.samples, { verify: o.verify })}\n`);
       }),
     );
 

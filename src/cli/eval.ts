@@ -60,6 +60,7 @@ export function registerEval(program: CommandUnknownOpts): void {
     .option("--threads <n>", "intra-op threads", count)
     .option("--json", "print metrics.json instead of the Markdown table")
     .option("--quiet", "no progress output")
+    .option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)")
     .action(async (target, opts) => {
       const resolved = await resolveModel(target, opts.checkpoint as "best" | "last");
       const adapterDir = opts.adapter ?? resolved.adapterDir;
@@ -72,7 +73,9 @@ export function registerEval(program: CommandUnknownOpts): void {
         runtime,
       });
       const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
-      let examples = await loadExamples(opts.data, opts.split as "train" | "valid" | "test");
+      let examples = await loadExamples(opts.data, opts.split as "train" | "valid" | "test", {
+        verify: opts.verify,
+      });
       if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);
       if (examples.length === 0)
         throw new CliError(`${opts.data}: the ${opts.split} split has no examples`);

@@ -94,6 +94,7 @@ export function registerTrain(program: CommandUnknownOpts): void {
       .option("--threads <n>", "intra-op threads (default: all cores)", parseInteger)
       .addOption(new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]))
       .option("--quiet", "no progress output")
+      .option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)")
       .action(async (opts) => {
         const { config, runDir, resume } = await resolveConfig(type, opts);
         const controller = new AbortController();
@@ -107,6 +108,7 @@ export function registerTrain(program: CommandUnknownOpts): void {
         const summary = await train(config, runDir, {
           resume,
           quiet: opts.quiet,
+          verify: opts.verify,
           signal: controller.signal,
         });
         process.off("SIGINT", stop);

@@ -1,6 +1,7 @@
 // Public API of the data layer.
 export {
   type CatalogItem,
+  type LoadOptions,
   loadExamples,
   loadPrepared,
   type PreferenceRecord,

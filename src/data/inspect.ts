@@ -1,5 +1,5 @@
 // `data inspect`: counts, history-length and popularity summaries, and a few rendered prompts.
-import { loadPrepared, readExamples } from "./dataset.js";
+import { type LoadOptions, loadPrepared, readExamples } from "./dataset.js";
 import { SPLITS } from "./types.js";
 
 function summary(xs: number[]): string {
@@ -11,8 +11,12 @@ function summary(xs: number[]): string {
 }
 
 /** Builds the inspection report of a prepared dataset as text. */
-export async function inspectDataset(dir: string, samples = 2): Promise<string> {
-  const ds = await loadPrepared(dir);
+export async function inspectDataset(
+  dir: string,
+  samples = 2,
+  options: LoadOptions = {},
+): Promise<string> {
+  const ds = await loadPrepared(dir, options);
   const m = ds.manifest;
   const out: string[] = [];
   out.push(`dataset ${dir}`);
@@ -32,7 +36,7 @@ export async function inspectDataset(dir: string, samples = 2): Promise<string> 
     const cands: number[] = [];
     const shown: string[] = [];
     let n = 0;
-    for await (const e of readExamples(dir, s)) {
+    for await (const e of readExamples(dir, s, options)) {
       lens.push(e.history.length);
       cands.push(e.candidates.length);
       if (s === "train") targetCount.set(e.target.item, (targetCount.get(e.target.item) ?? 0) + 1);

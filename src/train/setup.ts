@@ -4,7 +4,13 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Example, loadExamples, loadPrepared, type PreparedDataset } from "../data/index.js";
+import {
+  type Example,
+  type LoadOptions,
+  loadExamples,
+  loadPrepared,
+  type PreparedDataset,
+} from "../data/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
@@ -81,15 +87,16 @@ export async function loadTrainingData(
   tokenizer: LmTokenizer,
   vocabSize: number,
   K: number,
+  load: LoadOptions = {},
 ): Promise<{
   dataset: PreparedDataset;
   trainSet: TokenizedExample[];
   validSet: TokenizedExample[];
 }> {
-  const dataset = await loadPrepared(config.data);
-  let trainRaw = await loadExamples(config.data, "train");
+  const dataset = await loadPrepared(config.data, load);
+  let trainRaw = await loadExamples(config.data, "train", load);
   if (config.maxExamples) trainRaw = trainRaw.slice(0, config.maxExamples);
-  const validRaw = (await loadExamples(config.data, "valid")).slice(0, config.evalExamples);
+  const validRaw = (await loadExamples(config.data, "valid", load)).slice(0, config.evalExamples);
   if (trainRaw.length === 0) throw new TrainingError(`${config.data}: no training examples`);
   checkData(config, trainRaw, K);
   const cache = new Map<string, number[]>();

@@ -47,6 +47,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Stop after this many optimizer steps in this call (tests of resume), keeping the schedule. */
   stopAfter?: number;
+  /** Check the dataset files' sha256 against its manifest (default true; counts always are). */
+  verify?: boolean;
 }
 
 export interface TrainSummary {
@@ -106,6 +108,7 @@ export async function train(
     tokenizer,
     modelConfig.vocabSize,
     K,
+    { verify: options.verify },
   );
 
   // Reference log-probs, once (the policy starts equal to the reference).
