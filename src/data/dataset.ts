@@ -6,7 +6,7 @@ import { basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { DataError } from "./errors.js";
 import { exists, sha256File } from "./lines.js";
-import { DATASET_FORMAT, type Manifest } from "./prepare.js";
+import { DATASET_FORMAT, type Manifest } from "./manifest.js";
 import type { Example, SplitName } from "./types.js";
 
 /** A catalog row of items.jsonl: `item` is the dense id used everywhere in the examples. */

@@ -10,7 +10,8 @@ import {
   withSafetensors,
   writeSafetensors,
 } from "../io/safetensors.js";
-import { type LmConfig, lmConfigToJson, loadLmConfig } from "./config.js";
+import { type LmConfig, loadLmConfig } from "./config.js";
+import { lmConfigToJson } from "./config-json.js";
 import { expectedTensorShapes } from "./names.js";
 import { type NamedTensor, sameShape, type Weights } from "./weights.js";
 
