@@ -50,7 +50,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
   }
   if (manifest.format !== DATASET_FORMAT)
     throw new DataError(
-      `field format: expected ${DATASET_FORMAT}, got ${JSON.stringify(manifest.format)}`,
+      `field format: expected ${DATASET_FORMAT}, got ${JSON.stringify(manifest.format)} (prepared by another version; run \`prefrec data prepare\` again)`,
       mf,
     );
   return manifest;
