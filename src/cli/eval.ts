@@ -6,10 +6,10 @@ import { loadExamples } from "../data/index.js";
 import { evaluate, PROTOCOLS, type Protocol } from "../eval/evaluate.js";
 import { writeEvalReport } from "../eval/report.js";
 import { Runtime } from "../graph/index.js";
+import { startStepProgress } from "../io/progress.js";
 import { LanguageModel } from "../model/lm.js";
 import { LmTokenizer } from "../model/tokenizer.js";
 import { resolveModel } from "../train/init.js";
-import { startStepProgress } from "../train/progress.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
 

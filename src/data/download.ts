@@ -3,9 +3,9 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { RuntimeFailure } from "../io/errors.js";
+import { startProgress } from "../io/progress.js";
 import { DataError } from "./errors.js";
 import { exists } from "./lines.js";
-import { startProgress } from "./progress.js";
 import { readZip } from "./zip.js";
 
 /** One downloadable dataset: files to fetch and, for archives, which members to keep. */

@@ -4,8 +4,8 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { createGunzip } from "node:zlib";
+import { startProgress } from "../io/progress.js";
 import { DataError } from "./errors.js";
-import { startProgress } from "./progress.js";
 
 export type Encoding = "utf8" | "latin1";
 

@@ -1,4 +1,5 @@
 import { basename, join } from "node:path";
+import { startProgress } from "../io/progress.js";
 import { type badRowPolicy, DataError } from "./errors.js";
 import {
   type Catalog,
@@ -15,7 +16,6 @@ import { LineWriter, sha256File, writeFileAtomically } from "./lines.js";
 import type { Loaded } from "./log.js";
 import { DATASET_FORMAT, type Manifest } from "./manifest.js";
 import type { PrepareOptions } from "./prepare.js";
-import { startProgress } from "./progress.js";
 import { type Domain, type Item, SPLITS, type SplitName } from "./types.js";
 
 /** What to write: the catalog and, per split, a way to enumerate units. */

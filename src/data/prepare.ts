@@ -2,13 +2,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { note } from "../io/progress.js";
 import { badRowPolicy, DataError } from "./errors.js";
 import type { CandidateSampler, ExampleOptions, NegativeSampling, SplitMode } from "./examples.js";
 import { writeDirAtomically } from "./lines.js";
 import type { LoadOptions } from "./log.js";
 import type { Manifest } from "./manifest.js";
 import { planExamples, writeDataset } from "./plan.js";
-import { note } from "./progress.js";
 import { builtinTemplatePath, DEFAULT_PROMPT_STYLE, loadTemplates } from "./prompts.js";
 import { DEFAULT_SIGNALS } from "./signals.js";
 import { loadSource } from "./sources/index.js";

@@ -2,10 +2,10 @@
 // noisy 1–5 ratings and timestamps. Deterministic per seed; the latent truth is saved beside it.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { startProgress } from "../io/progress.js";
 import { createRng, deriveSeed, type Rng } from "../io/rng.js";
 import { DataError } from "./errors.js";
 import { LineWriter, writeDirAtomically, writeFileAtomically } from "./lines.js";
-import { startProgress } from "./progress.js";
 
 /** Generator parameters; the defaults keep the whole demo to a few minutes. */
 export interface SynthOptions {

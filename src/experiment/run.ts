@@ -12,6 +12,7 @@ import { writeEvalReport } from "../eval/report.js";
 import { Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { UserError } from "../io/errors.js";
+import { startStepProgress } from "../io/progress.js";
 import { saveCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { LanguageModel } from "../model/lm.js";
@@ -20,7 +21,6 @@ import { LmTokenizer } from "../model/tokenizer.js";
 import { trainTokenizer } from "../model/train-tokenizer.js";
 import { parseTrainConfig, type TrainConfig } from "../train/config.js";
 import { initFromRun, resolveModel } from "../train/init.js";
-import { startStepProgress } from "../train/progress.js";
 import { type TrainSummary, train } from "../train/trainer.js";
 import type { ExperimentConfig } from "./config.js";
 

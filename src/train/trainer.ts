@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { rankingMetrics, rankOf } from "../eval/ranking.js";
 import { type Feed, Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { startStepProgress } from "../io/progress.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { LanguageModel } from "../model/lm.js";
 import { loraScaling } from "../model/peft.js";
@@ -23,7 +24,6 @@ import type { TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
 import { AdamW, clipGradNorm } from "./optim.js";
 import { stepProgram } from "./program.js";
-import { startStepProgress } from "./progress.js";
 import { referenceKey, referenceLogps } from "./reference.js";
 import { cosineWithWarmup } from "./schedule.js";
 import {
