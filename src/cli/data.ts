@@ -1,4 +1,5 @@
 // `prefrec data …`: synth, prepare, inspect, download.
+
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { DATASETS_HELP, downloadDataset } from "../data/download.js";
 import { inspectDataset } from "../data/inspect.js";
@@ -6,6 +7,7 @@ import { DEFAULT_PREPARE, prepareDataset } from "../data/prepare.js";
 import { SOURCES } from "../data/sources/index.js";
 import { DEFAULT_SYNTH, writeSynth } from "../data/synth.js";
 import { DOMAINS, type Domain } from "../data/types.js";
+import { handleInterrupts } from "../io/interrupt.js";
 import { CliError } from "./errors.js";
 
 const int = (name: string) => (v: string) => {
@@ -20,9 +22,17 @@ const float = (name: string) => (v: string) => {
   return n;
 };
 
-/** Runs a data action; its DataErrors are UserErrors, which cli/main.ts prints as one line. */
+/**
+ * Runs a data action. Data work has no stopping point, so Ctrl-C removes its temporary folders
+ * and exits at once (io/interrupt.ts); its DataErrors are UserErrors, printed as one line.
+ */
 async function run(action: () => Promise<void>): Promise<void> {
-  await action();
+  const interrupt = handleInterrupts({ mode: "exit" });
+  try {
+    await action();
+  } finally {
+    interrupt.dispose();
+  }
 }
 
 /** Registers `prefrec data` and its subcommands. */

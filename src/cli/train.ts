@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import YAML from "yaml";
+import { readConfigFile as readSettingsFile } from "../io/config-file.js";
+import { handleInterrupts } from "../io/interrupt.js";
 import { OBJECTIVE_TYPES } from "../objectives/index.js";
 import { defaultObjective, parseTrainConfig, type TrainConfig } from "../train/config.js";
 import { initFromRun } from "../train/init.js";
@@ -97,22 +98,13 @@ export function registerTrain(program: CommandUnknownOpts): void {
       .option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)")
       .action(async (opts) => {
         const { config, runDir, resume } = await resolveConfig(type, opts);
-        const controller = new AbortController();
-        const stop = () => {
-          if (controller.signal.aborted) process.exit(130);
-          process.stderr.write("\nstopping after this step (press Ctrl-C again to quit now)…\n");
-          controller.abort();
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
+        const interrupt = handleInterrupts({ mode: "stop", message: "stopping after this step" });
         const summary = await train(config, runDir, {
           resume,
           quiet: opts.quiet,
           verify: opts.verify,
-          signal: controller.signal,
-        });
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
+          signal: interrupt.signal,
+        }).finally(() => interrupt.dispose());
         const v = summary.valid;
         process.stdout.write(
           `${summary.interrupted ? "interrupted" : "done"}: ${runDir}, ${summary.steps}/${summary.totalSteps} steps, ${summary.examples} examples in ${summary.seconds.toFixed(1)} s (${summary.examplesPerSecond.toFixed(1)}/s)` +
@@ -234,19 +226,5 @@ async function resolveConfig(
 }
 
 async function readConfigFile(file: string): Promise<Flags> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new CliError(`${file}: cannot be read`);
-  }
-  try {
-    const parsed = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-    if (typeof parsed !== "object" || parsed === null) throw new Error("not a mapping");
-    return parsed as Flags;
-  } catch (error) {
-    throw new CliError(
-      `${file}: not a valid ${file.endsWith(".json") ? "JSON" : "YAML"} mapping (${(error as Error).message})`,
-    );
-  }
+  return (await readSettingsFile(file)) as Flags;
 }

@@ -1,9 +1,10 @@
 // File reading with line numbers (plain or .gz, UTF-8 checked or Latin-1) and atomic writing.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { open, readdir, stat } from "node:fs/promises";
+import { basename } from "node:path";
 import { createGunzip } from "node:zlib";
+import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
 import { startProgress } from "../io/progress.js";
 import { DataError } from "./errors.js";
 
@@ -167,27 +168,9 @@ export async function writeDirAtomically(
         dir,
       );
   }
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
-  try {
-    await build(tmp);
-    if (await exists(dir)) await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  }
+  // io/atomic.ts does the rest: temp sibling, removal on failure or Ctrl-C, stale-temp sweep.
+  await withAtomicDir(dir, build, { replace: overwrite });
 }
 
-/** Writes a file through a temporary name and a rename. */
-export async function writeFileAtomically(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.write(data);
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
+/** Writes a file through a temporary name and a rename (io/atomic.ts). */
+export const writeFileAtomically = writeFileAtomic;

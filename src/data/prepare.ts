@@ -1,7 +1,10 @@
 // `data prepare`: source → (DuckDB filters) → splits → examples → a dataset directory, atomically.
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sweepStaleTemps } from "../io/atomic.js";
+import { removeOnInterrupt } from "../io/interrupt.js";
 import { note } from "../io/progress.js";
 import { badRowPolicy, DataError } from "./errors.js";
 import type { CandidateSampler, ExampleOptions, NegativeSampling, SplitMode } from "./examples.js";
@@ -83,6 +86,9 @@ export const DEFAULT_PREPARE: Omit<PrepareOptions, "source" | "path" | "out"> = 
   quiet: false,
 };
 
+/** Names of prepare's scratch folders in the system temp folder (with the owner's pid). */
+const WORK_NAME = /^prefrec-prepare-(\d+)-\w+$/;
+
 const nonNegInt = (v: number, name: string) => {
   if (!Number.isInteger(v) || v < 0)
     throw new DataError(`${name} must be a non-negative integer, got ${v}`);
@@ -163,7 +169,10 @@ export async function prepareDataset(
     },
     templates,
   };
-  const work = await mkdtemp(join(tmpdir(), "prefrec-prepare-"));
+  // DuckDB's scratch folder: named with our pid so a later run can sweep it if we are killed.
+  await sweepStaleTemps(tmpdir(), WORK_NAME);
+  const work = await mkdtemp(join(tmpdir(), `prefrec-prepare-${process.pid}-`));
+  const forget = removeOnInterrupt(work);
   try {
     const plan = await planExamples(loaded, o, exampleOpts, work);
     say(
@@ -190,6 +199,7 @@ export async function prepareDataset(
     return manifest as Manifest;
   } finally {
     await rm(work, { recursive: true, force: true });
+    forget();
   }
 }
 

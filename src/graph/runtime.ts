@@ -190,7 +190,7 @@ function nativeLibraryDir(): string {
 /** The execution providers this onnxruntime-node build can actually start. */
 export async function usableProviders(): Promise<Provider[]> {
   const usable: Provider[] = ["cpu"];
-  // The CUDA provider is a separate library that the default install (.npmrc) skips; probing a
+  // The CUDA provider is a separate library that the default install skips; probing a
   // session without it only makes ONNX Runtime log an error.
   if (!existsSync(join(nativeLibraryDir(), "libonnxruntime_providers_cuda.so"))) return usable;
   try {

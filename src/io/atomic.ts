@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "./errors.js";
+import { removeOnInterrupt } from "./interrupt.js";
 
 /** Raised when an atomic directory write would replace a non-empty directory without `replace`. */
 export class DirectoryNotEmptyError extends UserError {
@@ -18,6 +19,44 @@ export function tempSibling(path: string, tag = "tmp"): string {
   // randomBytes only names the temp file; it never influences results.
   const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`;
   return join(dirname(path), `.${basename(path)}.${tag}-${suffix}`);
+}
+
+/** Temporary names this module (and tempWorkDir) gives: `.NAME.tmp-PID-HEX`, `.NAME.old-PID-HEX`. */
+const TEMP_NAME = /^\..+\.(?:tmp|old)-(\d+)-[0-9a-f]+$/;
+
+/** How old a temporary folder of a live-looking pid must be before it counts as stale. */
+export const STALE_AFTER_MS = 6 * 3600 * 1000;
+
+/** Whether process `pid` exists (EPERM means it exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes this tool's leftover temporary siblings in `parent` (from a killed run): those whose
+ * process is gone, or older than STALE_AFTER_MS. Returns the names removed.
+ */
+export async function sweepStaleTemps(parent: string, pattern = TEMP_NAME): Promise<string[]> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    const info = await stat(join(parent, name)).catch(() => null);
+    if (info === null) continue;
+    if (!pidAlive(pid) || Date.now() - info.mtimeMs > STALE_AFTER_MS) {
+      await rm(join(parent, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
 }
 
 /** Writes `data` to `path` atomically (temp file, fsync, rename). Creates the parent directory. */
@@ -40,6 +79,7 @@ export async function withAtomicFile<T>(
 ): Promise<T> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
+  const forget = removeOnInterrupt(tmp);
   try {
     const result = await write(tmp);
     await rename(tmp, path);
@@ -47,6 +87,8 @@ export async function withAtomicFile<T>(
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
+  } finally {
+    forget();
   }
 }
 
@@ -70,15 +112,19 @@ export async function withAtomicDir<T>(
   options: { replace?: boolean } = {},
 ): Promise<T> {
   await mkdir(dirname(dir), { recursive: true });
+  await sweepStaleTemps(dirname(dir));
   const tmp = tempSibling(dir);
   await mkdir(tmp);
+  const forget = removeOnInterrupt(tmp);
   let result: T;
   try {
     result = await write(tmp);
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
+    forget();
     throw error;
   }
+  forget();
   const existing = await stat(dir).catch(() => null);
   if (existing !== null) {
     const empty = existing.isDirectory() && (await readdir(dir)).length === 0;
