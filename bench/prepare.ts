@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineWriter } from "../src/data/lines.js";
 import { prepareDataset } from "../src/data/prepare.js";
-import { createRng } from "../src/io/rng.js";
+import { dataRng } from "../src/io/rng.js";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,7 +23,7 @@ const work = await mkdtemp(join(tmpdir(), "prefrec-bench-"));
 try {
   // A skewed log: item = floor(items · u^2) gives a popularity long tail; times increase per user.
   const logFile = join(work, "log.csv");
-  const rng = createRng(7);
+  const rng = dataRng(7);
   const w = await LineWriter.create(logFile);
   await w.write("user,item,rating,time");
   const per = Math.floor(interactions / users);

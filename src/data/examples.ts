@@ -1,6 +1,6 @@
 // Splits and example construction: history window, candidate lists, negatives, RecPO signals, prompts.
 
-import { createRng, deriveSeed } from "../io/rng.js";
+import { dataRng, deriveSeed } from "../io/rng.js";
 import { DataError } from "./errors.js";
 import type { Sequences } from "./filter.js";
 import type { ReadyExample } from "./log.js";
@@ -107,7 +107,7 @@ export class ExampleBuilder {
           : ref(it, unobservedSignal(o.signals)),
       );
     } else {
-      const rng = createRng(deriveSeed(o.seed, "candidates", u.key));
+      const rng = dataRng(deriveSeed(o.seed, "candidates", u.key));
       const chosen = new Set<number>([u.target]);
       cands = [ref(u.target, observedSignal(u.targetRating, 0, o.signals))];
       for (
@@ -148,7 +148,7 @@ export class ExampleBuilder {
           targetIndex = i;
     }
     const others = cands.map((_, i) => i).filter((i) => i !== targetIndex);
-    const negRng = createRng(deriveSeed(o.seed, "negatives", u.key));
+    const negRng = dataRng(deriveSeed(o.seed, "negatives", u.key));
     const k = Math.min(o.numNegatives, others.length);
     const negIdx =
       o.negativeSampling === "popularity"
@@ -231,7 +231,7 @@ export function splitPositions(
   const nSeq = seqs.users.length;
   let cuts: [number, number] | undefined;
   if (o.split === "users") {
-    const order = createRng(deriveSeed(o.seed, "user-split")).shuffle(
+    const order = dataRng(deriveSeed(o.seed, "user-split")).shuffle(
       Array.from({ length: nSeq }, (_, i) => i),
     );
     const [a, b] = o.userRatio;
@@ -291,7 +291,7 @@ export function splitPositions(
     let idx = acc[s].seq.map((_, i) => i);
     const max = o.maxExamples[s];
     if (max !== undefined && idx.length > max)
-      idx = createRng(deriveSeed(o.seed, "cap", s))
+      idx = dataRng(deriveSeed(o.seed, "cap", s))
         .sample(idx, max)
         .sort((x, y) => x - y);
     out[s] = {

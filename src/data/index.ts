@@ -1,6 +1,6 @@
 // Public API of the data layer.
 
-export { createRng, deriveSeed, type Rng } from "../io/rng.js";
+export { createRng, dataRng, deriveSeed, type Rng } from "../io/rng.js";
 export {
   type CatalogItem,
   type LoadOptions,

@@ -3,11 +3,8 @@
 import type { FilterStep } from "./filter.js";
 import type { Domain, SplitName } from "./types.js";
 
-/**
- * The manifest format tag; bump on incompatible changes or when the same options give other
- * bytes (2: the data layer draws from io/rng.ts's generator instead of its own).
- */
-export const DATASET_FORMAT = "prefrec-dataset/2";
+/** The manifest format tag; bump on incompatible changes or when the same options give other bytes. */
+export const DATASET_FORMAT = "prefrec-dataset/1";
 
 /** The manifest written as manifest.json (see docs/data.md). */
 export interface Manifest {

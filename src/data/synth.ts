@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startProgress } from "../io/progress.js";
-import { createRng, deriveSeed, type Rng } from "../io/rng.js";
+import { dataRng, deriveSeed, type Rng } from "../io/rng.js";
 import { DataError } from "./errors.js";
 import { LineWriter, writeDirAtomically, writeFileAtomically } from "./lines.js";
 
@@ -183,7 +183,7 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
       throw new DataError(`synth: --${k} must be a positive integer, got ${v}`);
   if (o.items < o.minLength + 1)
     throw new DataError(`synth: --items must exceed the minimum sequence length ${o.minLength}`);
-  const rng = createRng(deriveSeed(o.seed, "world"));
+  const rng = dataRng(deriveSeed(o.seed, "world"));
   const G = Math.min(o.genres, GENRES.length);
   const norm = (v: number[]) => {
     const s = Math.sqrt(dot(v, v)) || 1;
@@ -236,10 +236,10 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
     affinityMean: r4(affinityMean),
     affinityStd: r4(affinityStd),
   };
-  const titles = makeTitles(o.items, createRng(deriveSeed(o.seed, "titles")));
+  const titles = makeTitles(o.items, dataRng(deriveSeed(o.seed, "titles")));
   const interactions: { user: number; item: number; rating: number; time: number }[] = [];
   for (let u = 0; u < o.users; u++) {
-    const ur = createRng(deriveSeed(o.seed, "user", u));
+    const ur = dataRng(deriveSeed(o.seed, "user", u));
     // At most 60% of the catalog, so 20-item candidate lists of unseen items remain possible.
     const len = Math.min(
       Math.max(o.minLength, Math.floor(0.6 * o.items)),

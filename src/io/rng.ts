@@ -1,15 +1,17 @@
-// The one seeded PRNG of the project (xoshiro128** seeded through splitmix32), passed explicitly
-// wherever randomness is needed, so runs are reproducible from one integer seed; deriveSeed turns
-// (seed, keys…) into independent streams. CPython's generator, needed to reproduce published
-// data, is a different job and lives in data/pyrandom.ts.
+// The project's seeded randomness, passed explicitly wherever a random choice is made, so runs are
+// reproducible from one integer seed: one `Rng` interface (uniforms, integers, normals, shuffles,
+// samples), deriveSeed to turn (seed, keys…) into independent streams, and two core generators:
+// xoshiro128** (weights, LoRA init, batch order) and mulberry32 (`dataRng`: data preparation and
+// the synthetic world — kept so that prepared datasets and the demo keep their exact bytes).
+// CPython's generator, needed to reproduce published data, is a different job: data/pyrandom.ts.
 
 /** A seeded random stream: 32-bit integers, uniforms in [0, 1) and standard normals. */
 export interface Rng {
   /** The next unsigned 32-bit integer. */
   nextUint32(): number;
-  /** A uniform float in [0, 1) with 53 random bits. */
+  /** A uniform float in [0, 1) (53 random bits from xoshiro128**, 32 from mulberry32). */
   uniform(): number;
-  /** A normal sample, standard by default (Box–Muller; the second value of each pair is kept). */
+  /** A normal sample, standard by default (Box–Muller). */
   normal(mean?: number, std?: number): number;
   /** A uniform integer in [0, n). */
   int(n: number): number;
@@ -76,6 +78,7 @@ export function createRng(seed: number): Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   };
   const standardNormal = (): number => {
+    // The second value of each Box–Muller pair is kept for the next call.
     if (spare !== null) {
       const v = spare;
       spare = null;
@@ -88,19 +91,53 @@ export function createRng(seed: number): Rng {
     spare = radius * Math.sin(2 * Math.PI * v);
     return radius * Math.cos(2 * Math.PI * v);
   };
+  return withHelpers({
+    nextUint32,
+    uniform,
+    normal: (mean = 0, std = 1) => mean + std * standardNormal(),
+    fork: (label) => createRng(hashLabel(base, label) | 0),
+  });
+}
+
+/**
+ * The data layer's stream: mulberry32 from a 32-bit seed (usually a deriveSeed). Normals take
+ * one Box–Muller value per pair, with 1 − u keeping the log finite.
+ */
+export function dataRng(seed: number): Rng {
+  let state = seed >>> 0;
+  const nextUint32 = (): number => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  const uniform = () => nextUint32() / 4294967296;
+  return withHelpers({
+    nextUint32,
+    uniform,
+    normal(mean = 0, std = 1) {
+      const u = 1 - uniform();
+      const v = uniform();
+      return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    },
+    fork: (label) => dataRng(deriveSeed(seed, String(label))),
+  });
+}
+
+/** The parts of an Rng each core generator supplies; withHelpers derives the rest from them. */
+type Core = Pick<Rng, "nextUint32" | "uniform" | "normal" | "fork">;
+
+function withHelpers(core: Core): Rng {
+  const { uniform } = core;
   const int = (n: number): number => {
     if (!Number.isInteger(n) || n <= 0)
       throw new Error(`rng.int needs a positive integer, got ${n}`);
     return Math.floor(uniform() * n);
   };
   return {
-    nextUint32,
-    uniform,
-    normal: (mean = 0, std = 1) => mean + std * standardNormal(),
+    ...core,
     int,
-    fork(label: string | number): Rng {
-      return createRng(hashLabel(base, label) | 0);
-    },
     shuffle<T>(a: T[]): T[] {
       for (let i = a.length - 1; i > 0; i--) {
         const j = int(i + 1);

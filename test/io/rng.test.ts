@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createRng, deriveSeed } from "../../src/io/rng.js";
+import { createRng, dataRng, deriveSeed } from "../../src/io/rng.js";
 
 test("same seed, same stream; different seeds differ", () => {
   const a = createRng(42);
@@ -102,4 +102,25 @@ test("deriveSeed depends on every key and on the base seed", () => {
   assert.equal(deriveSeed(1, "a", 2), deriveSeed(1, "a", 2));
   assert.notEqual(deriveSeed(1, "a", 2), deriveSeed(1, "a", 3));
   assert.notEqual(deriveSeed(1, "a", 2), deriveSeed(2, "a", 2));
+});
+
+test("dataRng is mulberry32: the reference algorithm, step by step", () => {
+  // mulberry32 as published (Tommy Ettinger), written out independently of src/io/rng.ts.
+  let a = 12345;
+  const reference = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const r = dataRng(12345);
+  for (let i = 0; i < 1000; i++) assert.equal(r.uniform(), reference());
+  // Helpers behave alike on both generators.
+  const xs = Array.from({ length: 30 }, (_, i) => i);
+  for (const g of [dataRng(4), createRng(4)])
+    assert.deepEqual(
+      g.shuffle(xs.slice()).sort((p, q) => p - q),
+      xs,
+    );
+  assert.throws(() => dataRng(1).int(0), /positive integer/);
 });
