@@ -6,6 +6,7 @@ import { loadExamples } from "../data/index.js";
 import { evaluate, PROTOCOLS, type Protocol } from "../eval/evaluate.js";
 import { writeEvalReport } from "../eval/report.js";
 import { Runtime } from "../graph/index.js";
+import { checkWritable } from "../io/atomic.js";
 import { startStepProgress } from "../io/progress.js";
 import { LanguageModel } from "../model/lm.js";
 import { LmTokenizer } from "../model/tokenizer.js";
@@ -62,6 +63,8 @@ export function registerEval(program: CommandUnknownOpts): void {
     .option("--quiet", "no progress output")
     .option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)")
     .action(async (target, opts) => {
+      const out = opts.out ?? join(target, `eval-${opts.split}`);
+      await checkWritable(out); // before the evaluation, not after it
       const resolved = await resolveModel(target, opts.checkpoint as "best" | "last");
       const adapterDir = opts.adapter ?? resolved.adapterDir;
       const runtime = new Runtime({
@@ -96,7 +99,6 @@ export function registerEval(program: CommandUnknownOpts): void {
           if (done === total) bars.get(p)?.done();
         },
       });
-      const out = opts.out ?? join(target, `eval-${opts.split}`);
       const md = await writeEvalReport(
         out,
         {

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { loadExperiment } from "../experiment/config.js";
 import { runExperiment } from "../experiment/run.js";
+import { checkWritable } from "../io/atomic.js";
 import { handleInterrupts } from "../io/interrupt.js";
 import { CliError } from "./errors.js";
 
@@ -16,6 +17,7 @@ async function run(
 ): Promise<void> {
   const config = await loadExperiment(file, resolve(opts.dataRoot));
   const out = opts.out ?? join("runs", config.name);
+  await checkWritable(join(out, "results.json"));
   const interrupt = handleInterrupts({
     mode: "stop",
     message: "stopping after this training step; run the same command again to continue",

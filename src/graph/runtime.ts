@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { RuntimeFailure } from "../io/errors.js";
 import { type Dim, evalDim, formatShape, isStatic } from "./dim.js";
 import { type DType, dtypeOfArray, type TensorData } from "./dtype.js";
 import { Graph, GraphError } from "./graph.js";
@@ -63,6 +64,7 @@ export class Runtime {
     const key = createHash("sha256").update(bytes).digest("hex");
     let session = this.sessions.get(key);
     if (!session) {
+      if (this.provider === "cuda") assertCudaInstalled();
       session = ort.InferenceSession.create(bytes, {
         executionProviders: this.provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
         intraOpNumThreads: this.threads,
@@ -70,7 +72,16 @@ export class Runtime {
         executionMode: "sequential",
         graphOptimizationLevel: this.optimization,
       });
-      session.catch(() => this.sessions.delete(key));
+      session = session.catch((error: unknown) => {
+        this.sessions.delete(key);
+        // A CUDA library that is present but cannot start (no driver, wrong CUDA version).
+        if (this.provider === "cuda")
+          throw new RuntimeFailure(
+            `--provider cuda: ONNX Runtime could not start CUDA (${(error as Error).message}); \`prefrec doctor --provider cuda\` checks the setup`,
+            { cause: error },
+          );
+        throw error;
+      });
       this.sessions.set(key, session);
     }
     const compiled = await session;
@@ -185,6 +196,14 @@ function nativeLibraryDir(): string {
   const require = createRequire(import.meta.url);
   const root = dirname(dirname(require.resolve("onnxruntime-node")));
   return join(root, "bin", "napi-v6", process.platform, process.arch);
+}
+
+/** Throws a RuntimeFailure naming the fix when this install has no CUDA provider library. */
+function assertCudaInstalled(): void {
+  if (existsSync(join(nativeLibraryDir(), "libonnxruntime_providers_cuda.so"))) return;
+  throw new RuntimeFailure(
+    "--provider cuda: this onnxruntime-node install has no CUDA provider (the default install skips it; see the README's NVIDIA GPUs section, or use --provider cpu)",
+  );
 }
 
 /** The execution providers this onnxruntime-node build can actually start. */

@@ -1,7 +1,8 @@
 // Atomic file and directory writes: everything is written under a temporary sibling name and
 // renamed into place, so a crash or an error never leaves a half-written output behind.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "./errors.js";
 import { removeOnInterrupt } from "./interrupt.js";
@@ -59,6 +60,34 @@ export async function sweepStaleTemps(parent: string, pattern = TEMP_NAME): Prom
   return removed;
 }
 
+/**
+ * Fails with one clear line when `path` could not be created: an ancestor is a file, or the
+ * nearest existing ancestor is not writable. Cheap; call it before expensive work.
+ */
+export async function checkWritable(path: string): Promise<void> {
+  let existing = dirname(path);
+  let info = await stat(existing).catch(() => null);
+  while (info === null && dirname(existing) !== existing) {
+    existing = dirname(existing);
+    info = await stat(existing).catch(() => null);
+  }
+  if (info && !info.isDirectory())
+    throw new UserError(`${path}: cannot be written, ${existing} is a file, not a folder`);
+  try {
+    await access(existing, constants.W_OK);
+  } catch {
+    throw new UserError(
+      `${path}: cannot be written, ${existing} is not writable (permission denied)`,
+    );
+  }
+}
+
+/** Creates the folder `path` will be written into, after checkWritable. */
+export async function ensureParentDir(path: string): Promise<void> {
+  await checkWritable(path);
+  await mkdir(dirname(path), { recursive: true });
+}
+
 /** Writes `data` to `path` atomically (temp file, fsync, rename). Creates the parent directory. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await withAtomicFile(path, async (tmp) => {
@@ -77,7 +106,7 @@ export async function withAtomicFile<T>(
   path: string,
   write: (tmpPath: string) => Promise<T>,
 ): Promise<T> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureParentDir(path);
   const tmp = tempSibling(path);
   const forget = removeOnInterrupt(tmp);
   try {
@@ -94,6 +123,7 @@ export async function withAtomicFile<T>(
 
 /** Throws DirectoryNotEmptyError early, before expensive work, when `dir` could not be written. */
 export async function assertDirWritable(dir: string, replace: boolean): Promise<void> {
+  await checkWritable(dir);
   if (replace) return;
   const existing = await stat(dir).catch(() => null);
   if (existing === null) return;
@@ -111,7 +141,7 @@ export async function withAtomicDir<T>(
   write: (tmpDir: string) => Promise<T>,
   options: { replace?: boolean } = {},
 ): Promise<T> {
-  await mkdir(dirname(dir), { recursive: true });
+  await ensureParentDir(dir);
   await sweepStaleTemps(dirname(dir));
   const tmp = tempSibling(dir);
   await mkdir(tmp);
