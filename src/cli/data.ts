@@ -213,10 +213,13 @@ export function registerData(program: Command): void {
       float("--implicit-rating"),
       DEFAULT_PREPARE.implicitRating,
     )
-    .option("--user <col>", "csv: user column", "user")
-    .option("--item <col>", "csv: item column", "item")
-    .option("--rating <col>", "csv: rating column")
-    .option("--time <col>", "csv: time column (Unix seconds, ms, or ISO date)")
+    .option("--user <col>", "csv: user column (default: detected — user, user_id, uid, …)")
+    .option("--item <col>", "csv: item column (default: detected — item, item_id, movie_id, …)")
+    .option("--rating <col>", "csv: rating column (default: detected — rating, score, stars, …)")
+    .option(
+      "--time <col>",
+      "csv: time column, Unix s/ms or ISO date (default: detected — time, timestamp, …; without one, file order)",
+    )
     .option("--title-file <file>", "csv: titles (id,title); sdpo/llara: id2name.txt")
     .option("--meta <file>", "amazon/steam: metadata file with titles")
     .option("--skip-bad", "skip malformed rows (counted in the manifest) instead of failing", false)

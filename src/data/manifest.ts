@@ -1,6 +1,7 @@
 // The manifest of a prepared dataset (manifest.json): its format tag, and what it records about
 // the source, the options, the filters and the files written.
 import type { FilterStep } from "./filter.js";
+import type { ColumnMapping } from "./sources/columns.js";
 import type { Domain, SplitName } from "./types.js";
 
 /** The manifest format tag; bump on incompatible changes or when the same options give other bytes. */
@@ -9,7 +10,13 @@ export const DATASET_FORMAT = "prefrec-dataset/1";
 /** The manifest written as manifest.json (see docs/data.md). */
 export interface Manifest {
   format: string;
-  source: { name: string; path: string; files: { name: string; sha256: string }[] };
+  source: {
+    name: string;
+    path: string;
+    files: { name: string; sha256: string }[];
+    /** csv source: the columns read (given or detected) and what orders each history. */
+    columns?: ColumnMapping & { order: "time" | "file order" };
+  };
   params: Record<string, unknown>;
   seed: number;
   domain: Domain;

@@ -209,7 +209,19 @@ export async function writeDataset(
   const { out: _out, force: _force, quiet: _quiet, source: _source, path: _path, ...params } = o;
   const manifest: Manifest = {
     format: DATASET_FORMAT,
-    source: { name: o.source, path: o.path, files },
+    source: {
+      name: o.source,
+      path: o.path,
+      files,
+      ...(loaded.kind === "log" && loaded.columns
+        ? {
+            columns: {
+              ...loaded.columns,
+              order: loaded.columns.time === null ? ("file order" as const) : ("time" as const),
+            },
+          }
+        : {}),
+    },
     params: { ...params, candidateSampler: eo.candidateSampler, domain },
     seed: o.seed,
     domain,
