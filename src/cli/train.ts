@@ -109,7 +109,7 @@ export function registerTrain(program: CommandUnknownOpts): void {
         process.stdout.write(
           `${summary.interrupted ? "interrupted" : "done"}: ${runDir}, ${summary.steps}/${summary.totalSteps} steps, ${summary.examples} examples in ${summary.seconds.toFixed(1)} s (${summary.examplesPerSecond.toFixed(1)}/s)` +
             (v ? `; valid loss ${v.loss.toFixed(4)}, HR@1 ${v.hr1.toFixed(4)}` : "") +
-            "\n",
+            `\n${summary.reproducibility.note}\n`,
         );
         if (summary.interrupted) process.exitCode = 130;
       });

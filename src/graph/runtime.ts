@@ -92,6 +92,22 @@ export class Runtime {
     return new CompiledGraph(compiled, inputs, Object.keys(outputs), graph);
   }
 
+  /**
+   * Whether two runs on this runtime give bit-identical numbers: guaranteed only on the CPU with
+   * one intra-op thread. With more threads ONNX Runtime may split a kernel's work (and so the
+   * order of its float additions) differently; CUDA kernels are not deterministic either.
+   */
+  get bitIdentical(): boolean {
+    return this.provider === "cpu" && this.threads === 1;
+  }
+
+  /** One line on reproducibility for run summaries (see `bitIdentical`). */
+  reproducibility(): string {
+    return this.bitIdentical
+      ? "bit-identical: the same config, data and seed on this onnxruntime build give the same weights, also across resumes"
+      : `not guaranteed bit-identical with ${this.provider === "cuda" ? "the CUDA provider" : `${this.threads} intra-op threads`}: use --provider cpu --threads 1 for bit-identical runs and resumes`;
+  }
+
   /** Number of distinct compiled graphs held. */
   get cachedGraphs(): number {
     return this.sessions.size;

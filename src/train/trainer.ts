@@ -66,6 +66,8 @@ export interface TrainSummary {
   bestValidLoss: number | null;
   interrupted: boolean;
   checkpoints: { last: string; best: string | null };
+  /** Whether rerunning gives the same bits, and the settings that do (Runtime.reproducibility). */
+  reproducibility: { bitIdentical: boolean; note: string };
 }
 
 export interface ValidationResult {
@@ -395,6 +397,7 @@ export async function train(
     bestValidLoss: state.bestValidLoss,
     interrupted,
     checkpoints: { last: lastDir, best: state.bestStep === null ? null : bestDir },
+    reproducibility: { bitIdentical: runtime.bitIdentical, note: runtime.reproducibility() },
   };
   await writeFileAtomic(join(runDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
