@@ -77,6 +77,12 @@ export async function planExamples(
     work,
   );
   const filters: FilterStep[] = [
+    // Rows the loader left out by design (placeholder or untitled items), before "load".
+    ...(loaded.dropped ?? []).map((d) => ({
+      step: `dropped on load: ${d.reason}`,
+      removed: d.count,
+      remaining: loadedRows,
+    })),
     { step: "load", removed: 0, remaining: loadedRows },
     ...seqs.steps,
   ];
