@@ -26,7 +26,24 @@ export async function inspectDataset(
   out.push(
     `  items ${m.items}; examples train ${m.counts.train}, valid ${m.counts.valid}, test ${m.counts.test}`,
   );
-  out.push(`  users train ${m.users.train}, valid ${m.users.valid}, test ${m.users.test}`);
+  const users = m.users.train + m.users.valid + m.users.test;
+  const readyMade = m.source.kind === "examples" || (m.source.kind === undefined && users === 0);
+  if (readyMade) {
+    // Published splits (S-DPO, LLaRA) come as examples: no user ids, no split of ours.
+    out.push(
+      "  splits as published by the source (the split options do not apply); users not identified",
+    );
+  } else {
+    out.push(`  users train ${m.users.train}, valid ${m.users.valid}, test ${m.users.test}`);
+    const p = m.params as Record<string, unknown>;
+    const split =
+      p.split === "users"
+        ? `users ${(p.userRatio as number[]).join(":")}`
+        : p.split === "time"
+          ? `time (valid from ${p.timeValid}, test from ${p.timeTest})`
+          : String(p.split);
+    out.push(`  split ${split}; min history ${p.minHistory}, history window ${p.historyWindow}`);
+  }
   for (const f of m.filters)
     out.push(`  filter ${f.step}: removed ${f.removed}, ${f.remaining} left`);
   if (m.skippedBad.total) out.push(`  skipped bad rows: ${m.skippedBad.total}`);

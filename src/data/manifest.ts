@@ -14,6 +14,8 @@ export interface Manifest {
     name: string;
     path: string;
     files: { name: string; sha256: string }[];
+    /** "log": interactions split here; "examples": ready-made splits (sdpo, llara) kept as given. */
+    kind?: "log" | "examples";
     /** csv source: the columns read (given or detected) and what orders each history. */
     columns?: ColumnMapping & { order: "time" | "file order" };
   };

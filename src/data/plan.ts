@@ -219,6 +219,7 @@ export async function writeDataset(
       name: o.source,
       path: o.path,
       files,
+      kind: loaded.kind,
       ...(loaded.kind === "log" && loaded.columns
         ? {
             columns: {
