@@ -1,8 +1,11 @@
 // `data download`: fetch public datasets from their official sites, with progress and checksums.
+
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { writeFileAtomic } from "../io/atomic.js";
 import { RuntimeFailure } from "../io/errors.js";
+import { removeOnInterrupt } from "../io/interrupt.js";
 import { startProgress } from "../io/progress.js";
 import { DataError } from "./errors.js";
 import { exists } from "./lines.js";
@@ -123,6 +126,7 @@ async function fetchTo(
   const sha = createHash("sha256");
   const tmp = `${dest}.part-${process.pid}`;
   const fh = await open(tmp, "w");
+  const forget = removeOnInterrupt(tmp); // Ctrl-C leaves no partial download behind
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       md5.update(chunk);
@@ -133,11 +137,13 @@ async function fetchTo(
   } catch (e) {
     await fh.close();
     await rm(tmp, { force: true });
+    forget();
     throw e;
   }
   await fh.close();
   bar.done();
   await rename(tmp, dest);
+  forget();
   return { md5: md5.digest("hex"), sha256: sha.digest("hex") };
 }
 
@@ -213,8 +219,7 @@ export async function downloadSpec(
       for (const [entry, data] of entries) {
         const out = join(target, basename(entry));
         await mkdir(dirname(out), { recursive: true });
-        await writeFile(`${out}.tmp`, data);
-        await rename(`${out}.tmp`, out);
+        await writeFileAtomic(out, data);
         written.push(out);
       }
     } else written.push(dest);
