@@ -3,18 +3,15 @@
 import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { loadExamples } from "../data/index.js";
-import { evaluate, PROTOCOLS, type Protocol } from "../eval/evaluate.js";
-import { writeEvalReport } from "../eval/report.js";
+import { PROTOCOLS, type Protocol } from "../eval/evaluate.js";
+import { checkTarget } from "../eval/load.js";
+import { checkReportDir } from "../eval/report.js";
+import { evaluateDir } from "../eval/run.js";
 import { Runtime } from "../graph/index.js";
-import { checkWritable } from "../io/atomic.js";
-import { startStepProgress } from "../io/progress.js";
-import { LanguageModel } from "../model/lm.js";
-import { LmTokenizer } from "../model/tokenizer.js";
-import { resolveModel } from "../train/init.js";
 import { integerAtLeast } from "./args.js";
-import { CliError } from "./errors.js";
 
 const count = integerAtLeast(0);
+const positive = integerAtLeast(1);
 const protocolList = (value: string): Protocol[] => {
   const list = value.split(",").map((s) => s.trim());
   for (const p of list) {
@@ -45,72 +42,51 @@ export function registerEval(program: CommandUnknownOpts): void {
       protocolList,
     )
     .addOption(
-      new Option("--checkpoint <which>", "run checkpoint")
-        .choices(["best", "last"])
-        .default("best"),
+      new Option(
+        "--checkpoint <which>",
+        "run checkpoint (default: best, else last when the run never validated)",
+      ).choices(["best", "last"]),
     )
     .option("--adapter <dir>", "PEFT adapter for a model directory")
-    .option("--max-examples <n>", "evaluate only the first n examples", count)
+    .option("--max-examples <n>", "evaluate only the first n examples", positive)
     .option("--max-new-tokens <n>", "generation budget (S-DPO: 20)", count, 20)
-    .option("--max-prompt-tokens <n>", "longer prompts keep their end (default 512)", count, 512)
-    .option("--batch-size <n>", "prompts per batch", count, 8)
+    .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
+    .option("--batch-size <n>", "prompts per batch", positive, 8)
     .option("--out <dir>", "report directory (default: TARGET/eval-SPLIT)")
+    .option("--force", "replace an existing report in --out")
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
     )
-    .option("--threads <n>", "intra-op threads", count)
+    .option("--threads <n>", "intra-op threads", positive)
     .option("--json", "print metrics.json instead of the Markdown table")
     .option("--quiet", "no progress output")
     .option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)")
     .action(async (target, opts) => {
       const out = opts.out ?? join(target, `eval-${opts.split}`);
-      await checkWritable(out); // before the evaluation, not after it
-      const resolved = await resolveModel(target, opts.checkpoint as "best" | "last");
-      const adapterDir = opts.adapter ?? resolved.adapterDir;
-      const runtime = new Runtime({
-        provider: opts.provider as "cpu" | "cuda",
-        threads: opts.threads,
-      });
-      const lm = await LanguageModel.load(resolved.modelDir, {
-        adapter: adapterDir ?? undefined,
-        runtime,
-      });
-      const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
+      // Cheap checks first: a bad target or report folder fails before any data is read.
+      await checkTarget(target);
+      await checkReportDir(out, Boolean(opts.force));
       let examples = await loadExamples(opts.data, opts.split as "train" | "valid" | "test", {
         verify: opts.verify,
       });
       if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);
-      if (examples.length === 0)
-        throw new CliError(`${opts.data}: the ${opts.split} split has no examples`);
-      const protocols = opts.protocols ?? [...PROTOCOLS];
-      const bars = new Map(
-        protocols.map((p) => [
-          p,
-          startStepProgress(`eval ${p}`, examples.length, 0, Boolean(opts.quiet)),
-        ]),
-      );
-      const { metrics, predictions } = await evaluate(lm, tokenizer, examples, {
-        protocols,
+      const { metrics, markdown } = await evaluateDir(target, examples, {
+        data: opts.data,
+        split: opts.split,
+        out,
+        force: Boolean(opts.force),
+        checkpoint: (opts.checkpoint as "best" | "last" | undefined) ?? "auto",
+        adapter: opts.adapter,
+        runtime: new Runtime({
+          provider: opts.provider as "cpu" | "cuda",
+          threads: opts.threads,
+        }),
+        protocols: opts.protocols,
         maxNewTokens: opts.maxNewTokens,
         maxPromptTokens: opts.maxPromptTokens,
         batchSize: opts.batchSize,
-        onProgress: (p, done, total) => {
-          bars.get(p)?.update(done, Number.NaN);
-          if (done === total) bars.get(p)?.done();
-        },
+        quiet: Boolean(opts.quiet),
       });
-      const md = await writeEvalReport(
-        out,
-        {
-          name: target,
-          model: { dir: resolved.modelDir, adapter: adapterDir },
-          data: opts.data,
-          split: opts.split,
-          maxNewTokens: opts.maxNewTokens,
-          metrics,
-        },
-        predictions,
-      );
-      process.stdout.write(opts.json ? `${JSON.stringify(metrics)}\n` : md);
+      process.stdout.write(opts.json ? `${JSON.stringify(metrics)}\n` : markdown);
     });
 }

@@ -10,9 +10,12 @@ import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
-import { LmTokenizer } from "../model/tokenizer.js";
-import { parseInteger } from "./args.js";
+import { answerTokens, promptTokens } from "../model/tokenizer/tokenize.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
+import { integerAtLeast, parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
+
+const positive = integerAtLeast(1);
 
 function parseIds(value: string): number[] {
   const ids = value.split(",").map((s) => Number(s.trim()));
@@ -79,12 +82,13 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .command("score")
     .description("Summed log-prob of each completion given the prompt (prompt run once for all)")
     .argument("<dir>", "model directory (with its tokenizer)")
-    .requiredOption("--prompt <text>", "prompt text (encoded with the tokenizer's special tokens)")
-    .requiredOption("--completion <text...>", "one or more completions")
-    .option(
-      "--no-eos",
-      "do not append EOS to each completion (appended by default, as in training)",
+    .requiredOption("--prompt <text>", "prompt text (BOS + text, as in training)")
+    .requiredOption(
+      "--completion <title...>",
+      'one or more answers (item titles), each scored as " " + title + EOS, as in training',
     )
+    .option("--no-eos", "leave the EOS off each answer (appended by default, as in training)")
+    .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
@@ -93,12 +97,11 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .action(async (dir, opts) => {
       const model = await openModel(dir, opts.adapter, opts.provider);
       const tokenizer = await LmTokenizer.load(dir);
-      const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
-      const eos = model.config.eosTokenIds[0];
-      const completions = opts.completion.map((text) => [
-        ...tokenizer.encode(text),
-        ...(opts.eos && eos !== undefined ? [eos] : []),
-      ]);
+      // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
+      const completions = opts.completion.map((title) =>
+        answerTokens(tokenizer, title, { eos: opts.eos }),
+      );
       const result = await model.score([prompt], [completions]);
       const rows = opts.completion.map((text, k) => ({
         text,
@@ -118,11 +121,12 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       "Greedy generation (KV cache); with --candidates-file, constrained to one candidate",
     )
     .argument("<dir>", "model directory (with its tokenizer)")
-    .requiredOption("--prompt <text>", "prompt text (encoded with the tokenizer's special tokens)")
+    .requiredOption("--prompt <text>", "prompt text (BOS + text, as in training)")
     .option(
       "--candidates-file <file>",
-      "allowed answers, one per line: the output is exactly one of them",
+      "allowed answers (item titles), one per line: the output is exactly one of them",
     )
+    .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
     .option("--max-new-tokens <n>", "token limit for free generation", parseInteger, 20)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
     .addOption(
@@ -132,7 +136,7 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .action(async (dir, opts) => {
       const model = await openModel(dir, opts.adapter, opts.provider);
       const tokenizer = await LmTokenizer.load(dir);
-      const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
       let candidates: string[] | undefined;
       if (opts.candidatesFile) {
         candidates = (await readFile(opts.candidatesFile, "utf8"))
@@ -143,9 +147,13 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       }
       const [g] = await model.generate([prompt], {
         maxNewTokens: opts.maxNewTokens,
-        candidates: candidates ? [candidates.map((c) => tokenizer.encode(c))] : undefined,
+        // Answers as in training, without EOS: the candidate trie appends it.
+        candidates: candidates
+          ? [candidates.map((c) => answerTokens(tokenizer, c, { eos: false }))]
+          : undefined,
       });
-      const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true });
+      // Answers start with the space that follows "Answer:" in the prompt.
+      const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
       const candidate = g.candidate === undefined ? null : candidates![g.candidate];
       if (opts.json) {
         process.stdout.write(

@@ -6,7 +6,7 @@ import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
 import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
-import { LmTokenizer } from "../model/tokenizer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";

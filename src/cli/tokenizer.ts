@@ -1,8 +1,8 @@
 // `prefrec tokenizer …`: train a byte-level BPE tokenizer on a corpus; encode text with one.
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
-import { DEFAULT_SPECIAL_TOKENS } from "../model/bpe-trainer.js";
-import { LmTokenizer } from "../model/tokenizer.js";
-import { trainTokenizer } from "../model/train-tokenizer.js";
+import { DEFAULT_SPECIAL_TOKENS } from "../model/tokenizer/bpe-trainer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
+import { trainTokenizer } from "../model/tokenizer/train-tokenizer.js";
 import { integerAtLeast } from "./args.js";
 
 /** Registers the `tokenizer` command group on the program. */

@@ -4,11 +4,11 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { initFromRun } from "../eval/load.js";
 import { readConfigFile as readSettingsFile } from "../io/config-file.js";
 import { handleInterrupts } from "../io/interrupt.js";
 import { OBJECTIVE_TYPES } from "../objectives/index.js";
 import { defaultObjective, parseTrainConfig, type TrainConfig } from "../train/config.js";
-import { initFromRun } from "../train/init.js";
 import { train } from "../train/trainer.js";
 import { parseInteger, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
@@ -98,7 +98,10 @@ export function registerTrain(program: CommandUnknownOpts): void {
       .option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)")
       .action(async (opts) => {
         const { config, runDir, resume } = await resolveConfig(type, opts);
-        const interrupt = handleInterrupts({ mode: "stop", message: "stopping after this step" });
+        const interrupt = handleInterrupts({
+          mode: "stop",
+          message: "stopping after this step, or now during setup",
+        });
         const summary = await train(config, runDir, {
           resume,
           quiet: opts.quiet,

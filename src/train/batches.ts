@@ -4,8 +4,8 @@
 import type { Tensor } from "../graph/index.js";
 import { createRng } from "../io/rng.js";
 import { packCompletions, packPrompts } from "../model/batch.js";
+import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
 import { needsReference, type Objective } from "../objectives/index.js";
-import type { TokenizedExample } from "./tokenize.js";
 
 /** The feeds of one batch for the step program. */
 export function batchFeeds(
@@ -68,4 +68,30 @@ export function shuffled(n: number, seed: number, epoch: number): number[] {
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
+}
+
+/**
+ * Indices (sorted) of the training examples `microBatches` micro-batches will visit from
+ * `from` (epoch, position), following exactly the loop's seeded order: setup tokenizes and
+ * scores only these (`--max-steps 2` touches a handful of a large split).
+ */
+export function visitedExamples(
+  n: number,
+  batchSize: number,
+  seed: number,
+  from: { epoch: number; position: number },
+  microBatches: number,
+): number[] {
+  const seen = new Set<number>();
+  let { epoch, position } = from;
+  for (let micro = 0; micro < microBatches && seen.size < n; micro++) {
+    const order = shuffled(n, seed, epoch);
+    for (const i of order.slice(position, position + batchSize)) seen.add(i);
+    position += batchSize;
+    if (position >= n) {
+      epoch++;
+      position = 0;
+    }
+  }
+  return [...seen].sort((a, b) => a - b);
 }

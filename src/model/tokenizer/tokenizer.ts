@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { UserError } from "../io/errors.js";
+import { UserError } from "../../io/errors.js";
 
 /** A missing or unreadable tokenizer file, naming the file. */
 export class TokenizerError extends UserError {

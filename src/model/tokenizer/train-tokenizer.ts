@@ -1,6 +1,7 @@
 // Corpus → trained byte-level BPE → tokenizer directory, the path behind `prefrec tokenizer train`.
-import { assertDirWritable } from "../io/atomic.js";
-import { UserError } from "../io/errors.js";
+
+import { assertDirWritable } from "../../io/atomic.js";
+import { UserError } from "../../io/errors.js";
 import { type SpecialRoles, saveBpeTokenizer } from "./bpe-files.js";
 import {
   type BpeTrainOptions,

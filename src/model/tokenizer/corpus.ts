@@ -4,7 +4,7 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { UserError } from "../io/errors.js";
+import { UserError } from "../../io/errors.js";
 
 /** The .txt files of a corpus path (the path itself when it is a file). */
 export async function corpusFiles(path: string): Promise<string[]> {
