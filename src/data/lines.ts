@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { createGunzip } from "node:zlib";
 import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
 import { startProgress } from "../io/progress.js";
@@ -21,8 +21,18 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /** Throws a DataError that says which file is missing and what it is for. */
-export async function requireFile(path: string, what: string): Promise<string> {
-  if (!(await exists(path))) throw new DataError(`missing ${what} (expected this file)`, path);
+export async function requireFile(
+  path: string,
+  what: string,
+  download?: { name: string },
+): Promise<string> {
+  if (!(await exists(path))) {
+    // A downloadable dataset says how to get it into the folder the source expects.
+    const hint = download
+      ? `; \`prefrec data download ${download.name} --dir ${dirname(dirname(path))}\` fetches it`
+      : "";
+    throw new DataError(`missing ${what} (expected this file)${hint}`, path);
+  }
   return path;
 }
 

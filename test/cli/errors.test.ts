@@ -113,7 +113,11 @@ describe("the CLI's failures", () => {
       join(dir, "exp"),
       "--quiet",
     ]);
-    assertOneLine(o, 2, /nowhere\/movielens-100k\/u\.data: missing MovieLens 100K ratings/);
+    assertOneLine(
+      o,
+      2,
+      /nowhere\/movielens-100k\/u\.data: missing MovieLens 100K ratings .*`prefrec data download movielens-100k --dir .*nowhere` fetches it/,
+    );
     assert.equal(existsSync(join(dir, "exp")), false);
   });
 

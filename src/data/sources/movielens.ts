@@ -74,8 +74,12 @@ export async function readMl100kItems(
 
 /** MovieLens 100K from a folder with u.data and u.item. */
 export async function loadMovielens100k(opts: LoadOptions): Promise<LoadedLog> {
-  const data = await requireFile(join(opts.path, "u.data"), "MovieLens 100K ratings u.data");
-  const itemFile = await requireFile(join(opts.path, "u.item"), "MovieLens 100K catalog u.item");
+  const data = await requireFile(join(opts.path, "u.data"), "MovieLens 100K ratings u.data", {
+    name: "movielens-100k",
+  });
+  const itemFile = await requireFile(join(opts.path, "u.item"), "MovieLens 100K catalog u.item", {
+    name: "movielens-100k",
+  });
   const placeholders = new Set<string>();
   const catalog = await readMl100kItems(itemFile, opts, placeholders);
   return ratingsLog(data, "\t", catalog, itemFile, "u.item", opts, placeholders);
@@ -83,8 +87,12 @@ export async function loadMovielens100k(opts: LoadOptions): Promise<LoadedLog> {
 
 /** MovieLens 1M from a folder with ratings.dat and movies.dat (`::`-separated, Latin-1). */
 export async function loadMovielens1m(opts: LoadOptions): Promise<LoadedLog> {
-  const data = await requireFile(join(opts.path, "ratings.dat"), "MovieLens 1M ratings.dat");
-  const itemFile = await requireFile(join(opts.path, "movies.dat"), "MovieLens 1M movies.dat");
+  const data = await requireFile(join(opts.path, "ratings.dat"), "MovieLens 1M ratings.dat", {
+    name: "movielens-1m",
+  });
+  const itemFile = await requireFile(join(opts.path, "movies.dat"), "MovieLens 1M movies.dat", {
+    name: "movielens-1m",
+  });
   const catalog = new Map<string, Item>();
   await forEachLine(
     itemFile,
