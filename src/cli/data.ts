@@ -1,14 +1,12 @@
 // `prefrec data …`: synth, prepare, inspect, download.
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { DATASETS_HELP, downloadDataset } from "../data/download.js";
-import { DataError } from "../data/errors.js";
 import { inspectDataset } from "../data/inspect.js";
 import { parsePrepareOptions, prepareOptionsSchema, synthOptionsSchema } from "../data/options.js";
 import { prepareDataset } from "../data/prepare.js";
 import { writeSynth } from "../data/synth.js";
-import { UserError } from "../io/errors.js";
+import { handleInterrupts } from "../io/interrupt.js";
 import { parseOptions } from "../io/schema.js";
-import { CliError } from "./errors.js";
 import { schemaOptions } from "./options.js";
 
 const int = (name: string) => (v: string) => {
@@ -23,14 +21,16 @@ function dropUndefined<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** Runs a data action, turning data-layer errors into CLI errors (no stack trace). */
+/**
+ * Runs a data action. Data work has no stopping point, so Ctrl-C removes its temporary folders
+ * and exits at once (io/interrupt.ts); its DataErrors are UserErrors, printed as one line.
+ */
 async function run(action: () => Promise<void>): Promise<void> {
+  const interrupt = handleInterrupts({ mode: "exit" });
   try {
     await action();
-  } catch (e) {
-    if (e instanceof DataError) throw new CliError(e.message);
-    if (e instanceof UserError) throw new CliError(e.message, e.exitCode);
-    throw e;
+  } finally {
+    interrupt.dispose();
   }
 }
 
@@ -124,9 +124,10 @@ export function registerData(program: Command): void {
     .description("Print counts, history-length and popularity summaries and a few rendered prompts")
     .argument("<dir>", "prepared dataset folder")
     .option("--samples <n>", "prompts shown per split", int("--samples"), 2)
+    .option("--no-verify", "skip the sha256 check of the files (counts are always checked)")
     .action((dir, o) =>
       run(async () => {
-        process.stdout.write(`${await inspectDataset(dir, o.samples)}\n`);
+        process.stdout.write(`${await inspectDataset(dir, o.samples, { verify: o.verify })}\n`);
       }),
     );
 

@@ -128,9 +128,7 @@ export function registerDoctor(program: Command): void {
           `prefrec      ${report.prefrec}`,
           `node         ${report.node} (${report.platform})`,
           `onnxruntime  ${report.onnxruntime}`,
-          `providers    ${report.providers
-            .map((p) => `${p.name}${p.usable ? " (usable)" : p.bundled ? "" : " (not installed)"}`)
-            .join(", ")}`,
+          `providers    ${report.providers.map((p) => `${p.name} (${providerStatus(p)})`).join(", ")}`,
           `running on   ${report.provider}, ${report.threads} intra-op threads`,
           `engine check ${c.size}³ matmul + gradient: ${c.gradientOk ? "ok" : "WRONG"} (max error ${c.maxError.toExponential(1)}), ${c.ms.toFixed(1)} ms, ${c.gflops.toFixed(1)} GFLOP/s`,
         ];
@@ -138,4 +136,12 @@ export function registerDoctor(program: Command): void {
       }
       if (!report.check.gradientOk) process.exitCode = 1;
     });
+}
+
+/** Every provider gets a status: usable, or why not (prefrec itself runs only cpu and cuda). */
+export function providerStatus(p: { name: string; bundled: boolean; usable: boolean }): string {
+  if (p.usable) return "usable";
+  if (p.name === "cpu" || p.name === "cuda")
+    return p.bundled ? "bundled, cannot start here" : "not installed";
+  return p.bundled ? "bundled, not used by prefrec" : "not installed, not used by prefrec";
 }

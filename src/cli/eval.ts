@@ -10,9 +10,7 @@ import { checkReportDir } from "../eval/report.js";
 import { evaluateDir } from "../eval/run.js";
 import { Runtime } from "../graph/index.js";
 import { runtimeOptionsSchema } from "../graph/options.js";
-import { UserError } from "../io/errors.js";
 import { parseOptions } from "../io/schema.js";
-import { modelCliError } from "./model.js";
 import { providerOption, schemaOptions, threadsOption } from "./options.js";
 
 /** Registers `prefrec eval`. */
@@ -34,7 +32,8 @@ export function registerEval(program: CommandUnknownOpts): void {
     .option("--out <dir>", "report directory (default: TARGET/eval-SPLIT)")
     .option("--force", "replace an existing report in --out")
     .option("--json", "print metrics.json instead of the Markdown table")
-    .option("--quiet", "no progress output");
+    .option("--quiet", "no progress output")
+    .option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)");
   for (const option of [
     ...schemaOptions(evalOptionsSchema.shape),
     threadsOption(),
@@ -42,36 +41,31 @@ export function registerEval(program: CommandUnknownOpts): void {
   ])
     command.addOption(option);
   command.action(async (target, flags: Record<string, unknown>) => {
-    try {
-      const { data, checkpoint, adapter, out: outFlag, force, json, quiet, ...rest } = flags;
-      const { threads, provider, ...evalFlags } = rest;
-      const o = parseOptions(evalOptionsSchema, evalFlags, "eval");
-      const rt = parseOptions(runtimeOptionsSchema, { threads, provider }, "eval");
-      const dataDir = data as string;
-      const out = (outFlag as string | undefined) ?? join(target, `eval-${o.split}`);
-      // Cheap checks first: a bad target or report folder fails before any data is read.
-      await checkTarget(target);
-      await checkReportDir(out, Boolean(force));
-      let examples = await loadExamples(dataDir, o.split);
-      if (o.maxExamples !== undefined) examples = examples.slice(0, o.maxExamples);
-      const { metrics, markdown } = await evaluateDir(target, examples, {
-        data: dataDir,
-        split: o.split,
-        out,
-        force: Boolean(force),
-        checkpoint: (checkpoint as "best" | "last" | undefined) ?? "auto",
-        adapter: adapter as string | undefined,
-        runtime: new Runtime({ provider: rt.provider, threads: rt.threads ?? undefined }),
-        protocols: o.protocols,
-        maxNewTokens: o.maxNewTokens,
-        maxPromptTokens: o.maxPromptTokens,
-        batchSize: o.batchSize,
-        quiet: Boolean(quiet),
-      });
-      process.stdout.write(json ? `${JSON.stringify(metrics)}\n` : markdown);
-    } catch (error) {
-      if (error instanceof UserError) throw error;
-      throw modelCliError(error);
-    }
+    const { data, checkpoint, adapter, out: outFlag, force, json, quiet, verify, ...rest } = flags;
+    const { threads, provider, ...evalFlags } = rest;
+    const o = parseOptions(evalOptionsSchema, evalFlags, "eval");
+    const rt = parseOptions(runtimeOptionsSchema, { threads, provider }, "eval");
+    const dataDir = data as string;
+    const out = (outFlag as string | undefined) ?? join(target, `eval-${o.split}`);
+    // Cheap checks first: a bad target or report folder fails before any data is read.
+    await checkTarget(target);
+    await checkReportDir(out, Boolean(force));
+    let examples = await loadExamples(dataDir, o.split, { verify: verify !== false });
+    if (o.maxExamples !== undefined) examples = examples.slice(0, o.maxExamples);
+    const { metrics, markdown } = await evaluateDir(target, examples, {
+      data: dataDir,
+      split: o.split,
+      out,
+      force: Boolean(force),
+      checkpoint: (checkpoint as "best" | "last" | undefined) ?? "auto",
+      adapter: adapter as string | undefined,
+      runtime: new Runtime({ provider: rt.provider, threads: rt.threads ?? undefined }),
+      protocols: o.protocols,
+      maxNewTokens: o.maxNewTokens,
+      maxPromptTokens: o.maxPromptTokens,
+      batchSize: o.batchSize,
+      quiet: Boolean(quiet),
+    });
+    process.stdout.write(json ? `${JSON.stringify(metrics)}\n` : markdown);
   });
 }

@@ -14,7 +14,6 @@ import { answerTokens, promptTokens } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
 import { providerOption } from "./options.js";
 
 const positive = integerAtLeast(1);
@@ -55,33 +54,29 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .addOption(providerOption())
     .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
     .action(async (dir, opts) => {
-      try {
-        if ((opts.ids === undefined) === (opts.text === undefined)) {
-          throw new CliError("give exactly one of --ids or --text");
-        }
-        const model = await openModel(dir, opts.adapter, opts.provider);
-        const ids =
-          opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
-        checkIds(model, ids, "--ids");
-        const { data, shape } = await model.logits(ids);
-        const [T, V] = shape;
-        const rows = Array.from({ length: T }, (_, t) =>
-          Array.from((data as Float32Array).subarray(t * V, (t + 1) * V)),
-        );
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ shape: [T, V], logits: rows })}\n`);
-        } else {
-          rows.forEach((row, t) => {
-            const top = row
-              .map((v, id) => [id, v] as const)
-              .sort((a, b) => b[1] - a[1])
-              .slice(0, 5)
-              .map(([id, v]) => `${id}:${v.toFixed(3)}`);
-            process.stdout.write(`${t}\ttoken ${ids[t]}\ttop ${top.join(" ")}\n`);
-          });
-        }
-      } catch (error) {
-        throw modelCliError(error);
+      if ((opts.ids === undefined) === (opts.text === undefined)) {
+        throw new CliError("give exactly one of --ids or --text");
+      }
+      const model = await openModel(dir, opts.adapter, opts.provider);
+      const ids =
+        opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
+      checkIds(model, ids, "--ids");
+      const { data, shape } = await model.logits(ids);
+      const [T, V] = shape;
+      const rows = Array.from({ length: T }, (_, t) =>
+        Array.from((data as Float32Array).subarray(t * V, (t + 1) * V)),
+      );
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ shape: [T, V], logits: rows })}\n`);
+      } else {
+        rows.forEach((row, t) => {
+          const top = row
+            .map((v, id) => [id, v] as const)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 5)
+            .map(([id, v]) => `${id}:${v.toFixed(3)}`);
+          process.stdout.write(`${t}\ttoken ${ids[t]}\ttop ${top.join(" ")}\n`);
+        });
       }
     });
 
@@ -100,29 +95,24 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .addOption(providerOption())
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
-      try {
-        const model = await openModel(dir, opts.adapter, opts.provider);
-        const tokenizer = await LmTokenizer.load(dir);
-        // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
-        const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
-        const completions = opts.completion.map((title) =>
-          answerTokens(tokenizer, title, { eos: opts.eos }),
-        );
-        const result = await model.score([prompt], [completions]);
-        const rows = opts.completion.map((text, k) => ({
-          text,
-          logp: result.logpSum[0][k],
-          tokens: result.tokenCount[0][k],
-          mean_logp:
-            result.tokenCount[0][k] > 0 ? result.logpSum[0][k] / result.tokenCount[0][k] : 0,
-        }));
-        if (opts.json) process.stdout.write(`${JSON.stringify({ completions: rows })}\n`);
-        else
-          for (const r of rows)
-            process.stdout.write(`${r.logp.toFixed(4)}\t${r.tokens}\t${r.text}\n`);
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const model = await openModel(dir, opts.adapter, opts.provider);
+      const tokenizer = await LmTokenizer.load(dir);
+      // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
+      const completions = opts.completion.map((title) =>
+        answerTokens(tokenizer, title, { eos: opts.eos }),
+      );
+      const result = await model.score([prompt], [completions]);
+      const rows = opts.completion.map((text, k) => ({
+        text,
+        logp: result.logpSum[0][k],
+        tokens: result.tokenCount[0][k],
+        mean_logp: result.tokenCount[0][k] > 0 ? result.logpSum[0][k] / result.tokenCount[0][k] : 0,
+      }));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ completions: rows })}\n`);
+      else
+        for (const r of rows)
+          process.stdout.write(`${r.logp.toFixed(4)}\t${r.tokens}\t${r.text}\n`);
     });
 
   group
@@ -142,37 +132,33 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .addOption(providerOption())
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
-      try {
-        const model = await openModel(dir, opts.adapter, opts.provider);
-        const tokenizer = await LmTokenizer.load(dir);
-        const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
-        let candidates: string[] | undefined;
-        if (opts.candidatesFile) {
-          candidates = (await readFile(opts.candidatesFile, "utf8"))
-            .split(/\r?\n/)
-            .filter((l) => l.trim() !== "");
-          if (candidates.length === 0)
-            throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
-        }
-        const [g] = await model.generate([prompt], {
-          maxNewTokens: opts.maxNewTokens,
-          // Answers as in training, without EOS: the candidate trie appends it.
-          candidates: candidates
-            ? [candidates.map((c) => answerTokens(tokenizer, c, { eos: false }))]
-            : undefined,
-        });
-        // Answers start with the space that follows "Answer:" in the prompt.
-        const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
-        const candidate = g.candidate === undefined ? null : candidates![g.candidate];
-        if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify({ text, tokens: g.tokens, stop: g.stop, candidate })}\n`,
-          );
-        } else {
-          process.stdout.write(`${text}\n`);
-        }
-      } catch (error) {
-        throw modelCliError(error);
+      const model = await openModel(dir, opts.adapter, opts.provider);
+      const tokenizer = await LmTokenizer.load(dir);
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
+      let candidates: string[] | undefined;
+      if (opts.candidatesFile) {
+        candidates = (await readFile(opts.candidatesFile, "utf8"))
+          .split(/\r?\n/)
+          .filter((l) => l.trim() !== "");
+        if (candidates.length === 0)
+          throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
+      }
+      const [g] = await model.generate([prompt], {
+        maxNewTokens: opts.maxNewTokens,
+        // Answers as in training, without EOS: the candidate trie appends it.
+        candidates: candidates
+          ? [candidates.map((c) => answerTokens(tokenizer, c, { eos: false }))]
+          : undefined,
+      });
+      // Answers start with the space that follows "Answer:" in the prompt.
+      const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
+      const candidate = g.candidate === undefined ? null : candidates![g.candidate];
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ text, tokens: g.tokens, stop: g.stop, candidate })}\n`,
+        );
+      } else {
+        process.stdout.write(`${text}\n`);
       }
     });
 }
@@ -187,20 +173,16 @@ export function registerModelMerge(group: CommandUnknownOpts): void {
     .requiredOption("--out <dir>", "output model directory (written atomically)")
     .option("--force", "replace a non-empty output directory", false)
     .action(async (dir, opts) => {
-      try {
-        const { config, weights } = await loadCheckpoint(dir);
-        const adapter = await loadLoraAdapter(opts.adapter);
-        validateLoraForModel(adapter.weights, config, opts.adapter);
-        const merged = mergeLora(weights, adapter.weights, adapter.config);
-        const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
-        await saveCheckpoint(
-          opts.out,
-          { config, weights: merged },
-          { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
-        );
-        process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const { config, weights } = await loadCheckpoint(dir);
+      const adapter = await loadLoraAdapter(opts.adapter);
+      validateLoraForModel(adapter.weights, config, opts.adapter);
+      const merged = mergeLora(weights, adapter.weights, adapter.config);
+      const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
+      await saveCheckpoint(
+        opts.out,
+        { config, weights: merged },
+        { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
+      );
+      process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
     });
 }

@@ -6,9 +6,9 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import YAML from "yaml";
 import { z } from "zod";
 import { type InitFromRun, initFromRun } from "../eval/load.js";
+import { readConfigFile } from "../io/config-file.js";
 import { parseOptions, withoutDefaults } from "../io/schema.js";
 import { objectiveDefaults, objectiveDefinition } from "../objectives/index.js";
 import {
@@ -68,23 +68,7 @@ const withoutLoraDefaults = z.strictObject(withoutDefaults(loraSchema.shape));
 
 /** Reads and validates a `--config` file (YAML, or JSON by extension). */
 export async function readTrainFile(file: string, type: string): Promise<Flags> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new CliError(`${file}: cannot be read`, 2);
-  }
-  let parsed: unknown;
-  try {
-    parsed = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    throw new CliError(
-      `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"} (${(error as Error).message.split("\n")[0]})`,
-      2,
-    );
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-    throw new CliError(`${file}: expected a mapping of training settings`, 2);
+  const parsed = await readConfigFile(file);
   return parseOptions(fileSchema(type), parsed, file) as Flags;
 }
 
@@ -93,7 +77,7 @@ const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowe
 /** `--resume RUN`: the run's own config.json, with only the settings that may change applied. */
 export async function resumeConfig(type: string, opts: Flags): Promise<TrainConfig> {
   const runDir = opts.resume as string;
-  const mayChange = new Set(["resume", "quiet", ...RESUMABLE_KEYS]);
+  const mayChange = new Set(["resume", "quiet", "verify", ...RESUMABLE_KEYS]);
   const fixed = Object.keys(opts).filter((k) => opts[k] !== undefined && !mayChange.has(k));
   if (fixed.length > 0) {
     throw new CliError(

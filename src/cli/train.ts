@@ -2,12 +2,10 @@
 // flags come from the objective's parameter schema and the training option schema.
 
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { UserError } from "../io/errors.js";
+import { handleInterrupts } from "../io/interrupt.js";
 import { objectiveDefinitions } from "../objectives/index.js";
 import { loraSchema, trainOptionsShape } from "../train/config.js";
-import { TrainingError, train } from "../train/trainer.js";
-import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
+import { train } from "../train/trainer.js";
 import { providerOption, schemaOption, schemaOptions, threadsOption } from "./options.js";
 import { newRunConfig, parseLoraPair, resumeConfig } from "./train-config.js";
 
@@ -66,24 +64,23 @@ export function registerTrain(program: CommandUnknownOpts): void {
       threadsOption(),
       providerOption(),
       new Option("--quiet", "no progress output"),
+      new Option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)"),
     ];
     for (const option of options) command.addOption(option);
     command.action(async (opts: Record<string, unknown>) => {
-      try {
-        const { quiet, ...flags } = opts;
-        const { config, runDir, resume } = flags.resume
-          ? {
-              config: await resumeConfig(type, flags),
-              runDir: flags.resume as string,
-              resume: true,
-            }
-          : { ...(await newRunConfig(type, flags)), resume: false };
-        await runTraining(config, runDir, resume, Boolean(quiet));
-      } catch (error) {
-        if (error instanceof TrainingError) throw new CliError(error.message);
-        if (error instanceof UserError) throw new CliError(error.message, error.exitCode);
-        throw modelCliError(error);
-      }
+      const { quiet, verify, ...flags } = opts;
+      const { config, runDir, resume } = flags.resume
+        ? {
+            config: await resumeConfig(type, flags),
+            runDir: flags.resume as string,
+            resume: true,
+          }
+        : { ...(await newRunConfig(type, flags)), resume: false };
+      await runTraining(config, runDir, {
+        resume,
+        quiet: Boolean(quiet),
+        verify: verify !== false,
+      });
     });
   }
 }
@@ -92,30 +89,20 @@ export function registerTrain(program: CommandUnknownOpts): void {
 async function runTraining(
   config: Parameters<typeof train>[0],
   runDir: string,
-  resume: boolean,
-  quiet: boolean,
+  options: { resume: boolean; quiet: boolean; verify: boolean },
 ): Promise<void> {
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(
-      "\nstopping after this step, or now during setup (press Ctrl-C again to quit now)…\n",
-    );
-    controller.abort();
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  try {
-    const summary = await train(config, runDir, { resume, quiet, signal: controller.signal });
-    const v = summary.valid;
-    process.stdout.write(
-      `${summary.interrupted ? "interrupted" : "done"}: ${runDir}, ${summary.steps}/${summary.totalSteps} steps, ${summary.examples} examples in ${summary.seconds.toFixed(1)} s (${summary.examplesPerSecond.toFixed(1)}/s)` +
-        (v ? `; valid loss ${v.loss.toFixed(4)}, HR@1 ${v.hr1.toFixed(4)}` : "") +
-        "\n",
-    );
-    if (summary.interrupted) process.exitCode = 130;
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-  }
+  const interrupt = handleInterrupts({
+    mode: "stop",
+    message: "stopping after this step, or now during setup",
+  });
+  const summary = await train(config, runDir, { ...options, signal: interrupt.signal }).finally(
+    () => interrupt.dispose(),
+  );
+  const v = summary.valid;
+  process.stdout.write(
+    `${summary.interrupted ? "interrupted" : "done"}: ${runDir}, ${summary.steps}/${summary.totalSteps} steps, ${summary.examples} examples in ${summary.seconds.toFixed(1)} s (${summary.examplesPerSecond.toFixed(1)}/s)` +
+      (v ? `; valid loss ${v.loss.toFixed(4)}, HR@1 ${v.hr1.toFixed(4)}` : "") +
+      `\n${summary.reproducibility.note}\n`,
+  );
+  if (summary.interrupted) process.exitCode = 130;
 }

@@ -1,11 +1,10 @@
 // An experiment: dataset → tokenizer → model → training stages → evaluation, in one validated
 // YAML/JSON file. `${dataRoot}` in paths stands for --data-root.
 
-import { readFile } from "node:fs/promises";
-import YAML from "yaml";
 import { z } from "zod";
 import { prepareSettingsShape, synthOptionsSchema } from "../data/options.js";
 import { evalOptionsSchema } from "../eval/options.js";
+import { readConfigFile } from "../io/config-file.js";
 import { UserError } from "../io/errors.js";
 import { describeIssues, parseOptions, withoutDefaults } from "../io/schema.js";
 import {
@@ -121,20 +120,7 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
 
 /** Reads a YAML or JSON experiment file, substituting `${dataRoot}`. */
 export async function loadExperiment(file: string, dataRoot: string): Promise<ExperimentConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new UserError(`${file}: cannot be read`);
-  }
-  let raw: unknown;
-  try {
-    raw = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    throw new UserError(
-      `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"} (${(error as Error).message})`,
-    );
-  }
+  const raw = await readConfigFile(file);
   return parseExperiment(substitute(raw, dataRoot), file);
 }
 

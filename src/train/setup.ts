@@ -5,8 +5,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Example, loadExamples, loadPrepared, type PreparedDataset } from "../data/index.js";
-import { startProgress } from "../data/progress.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { startProgress } from "../io/progress.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
 import { initLoraWeights } from "../model/lora.js";
@@ -95,6 +95,8 @@ export interface DataOptions {
   visited: (trainCount: number) => number[];
   signal?: AbortSignal;
   quiet?: boolean;
+  /** Check the dataset files' sha256 against the manifest (default true; counts always are). */
+  verify?: boolean;
 }
 
 /**
@@ -108,10 +110,11 @@ export async function loadTrainingData(
   K: number,
   options: DataOptions,
 ): Promise<TrainingData> {
-  const dataset = await loadPrepared(config.data);
-  let trainRaw = await loadExamples(config.data, "train");
+  const load = { verify: options.verify };
+  const dataset = await loadPrepared(config.data, load);
+  let trainRaw = await loadExamples(config.data, "train", load);
   if (config.maxExamples) trainRaw = trainRaw.slice(0, config.maxExamples);
-  const validRaw = (await loadExamples(config.data, "valid")).slice(0, config.evalExamples);
+  const validRaw = (await loadExamples(config.data, "valid", load)).slice(0, config.evalExamples);
   if (trainRaw.length === 0) throw new TrainingError(`${config.data}: no training examples`);
   checkData(config, trainRaw, K);
   checkAborted(options.signal, "data loading");

@@ -6,9 +6,9 @@
 import { join } from "node:path";
 import type { Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { startStepProgress } from "../io/progress.js";
 import type { TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
-import { startStepProgress } from "./progress.js";
 import { saveCheckpoint } from "./save.js";
 import { setupSession, type TrainSession } from "./session.js";
 import { previousValidation } from "./setup.js";
@@ -27,6 +27,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Stop after this many optimizer steps in this call (tests of resume), keeping the schedule. */
   stopAfter?: number;
+  /** Check the dataset files' sha256 against its manifest (default true; counts always are). */
+  verify?: boolean;
 }
 
 export interface TrainSummary {
@@ -44,6 +46,8 @@ export interface TrainSummary {
   bestValidLoss: number | null;
   interrupted: boolean;
   checkpoints: { last: string; best: string | null };
+  /** Whether rerunning gives the same bits, and the settings that do (Runtime.reproducibility). */
+  reproducibility: { bitIdentical: boolean; note: string };
 }
 
 /** Trains according to `config`, writing everything under `runDir`. */
@@ -130,6 +134,10 @@ async function writeSummary(
     bestValidLoss: state.bestValidLoss,
     interrupted: end.interrupted,
     checkpoints: { last: paths.last, best: state.bestStep === null ? null : paths.best },
+    reproducibility: {
+      bitIdentical: session.runtime.bitIdentical,
+      note: session.runtime.reproducibility(),
+    },
   };
   await writeFileAtomic(
     join(session.runDir, "summary.json"),
