@@ -1,6 +1,7 @@
 // prefrec's library entry point.
 export * as data from "./data/index.js";
 export { type EvalMetrics, evaluate, type Prediction } from "./eval/evaluate.js";
+export { loadRecommender } from "./eval/load.js";
 export { rankingMetrics, rankOf } from "./eval/ranking.js";
 export { type ExperimentConfig, loadExperiment, parseExperiment } from "./experiment/config.js";
 export { runExperiment } from "./experiment/run.js";
@@ -9,10 +10,18 @@ export { packCompletions, packPrompts, packSequences } from "./model/batch.js";
 export { loadCheckpoint, saveCheckpoint } from "./model/checkpoint.js";
 export { type LmConfig, loadLmConfig } from "./model/config.js";
 export { type Adapter, type Generation, LanguageModel } from "./model/lm.js";
+export { LmRecommender } from "./model/lm-recommender.js";
 export { initLoraWeights, mergeLora } from "./model/lora.js";
 export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
-export { LmTokenizer } from "./model/tokenizer.js";
-export { type Objective, objectiveLoss } from "./objectives/index.js";
+export { LmTokenizer } from "./model/tokenizer/tokenizer.js";
+export {
+  defineObjective,
+  type Objective,
+  type ObjectiveDefinition,
+  objectiveLoss,
+  objectiveNames,
+  registerObjective,
+} from "./objectives/index.js";
 export { parseTrainConfig, type TrainConfig } from "./train/config.js";
 export * from "./train/optim.js";
 export { type TrainSummary, train } from "./train/trainer.js";

@@ -38,9 +38,9 @@ import { rankingMetrics, rankOf } from "../eval/ranking.js";
 import { type Feed, Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { UserError } from "../io/errors.js";
+import { startStepProgress } from "../io/progress.js";
 import { dropoutSeed, shuffled } from "./batches.js";
 import { AdamW } from "./optim.js";
-import { startStepProgress } from "./progress.js";
 
 /** Training data of a baseline: the train and valid splits of one prepared dataset. */
 export interface BaselineData {

@@ -196,3 +196,21 @@ test("bad input: a non-empty --out, a missing run, a broken config.json and a ba
     /field hidden/,
   );
 });
+
+test("the evaluator's loader dispatches a baseline run to loadBaselineRun", async () => {
+  const { loadRecommender } = await import("../../src/eval/load.js");
+  const out = join(root, "dispatch-pop");
+  const data = world();
+  await trainBaseline(parseBaselineConfig({ ...tiny, kind: "pop" }), {
+    out,
+    data,
+    quiet: true,
+    runtime,
+  });
+  const { recommender } = await loadRecommender(out, { runtime });
+  assert.equal(recommender.describe().kind, "pop");
+  const e = example("test", 0, "d", [1], 2, [11, 3]);
+  const all = (await recommender.scoreAll!([e]))[0];
+  assert.deepEqual(await recommender.scoreCandidates([e]), [[all[2], all[11], all[3]]]);
+  assert.equal(all[11], 0);
+});

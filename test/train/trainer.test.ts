@@ -7,11 +7,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { initFromRun } from "../../src/eval/load.js";
 import { Runtime } from "../../src/graph/index.js";
 import { loadCheckpoint } from "../../src/model/checkpoint.js";
 import { loadLoraAdapter } from "../../src/model/peft.js";
 import { parseTrainConfig, type TrainConfig } from "../../src/train/config.js";
-import { initFromRun } from "../../src/train/init.js";
 import { train } from "../../src/train/trainer.js";
 import { buildTrainFixture, type TrainFixture } from "./fixture.js";
 

@@ -3,9 +3,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { UserError } from "../../io/errors.js";
 
 /** A missing or unreadable tokenizer file, naming the file. */
-export class TokenizerError extends Error {
+export class TokenizerError extends UserError {
   constructor(
     readonly file: string,
     message: string,

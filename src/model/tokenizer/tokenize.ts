@@ -1,9 +1,12 @@
-// How prompts and answers become tokens, in one place for training, scoring and generation:
-// prompt = BOS + prompt text (its end kept when too long, as S-DPO's keep_end), answer =
-// " " + title + EOS (the space S-DPO puts after "Answer:"), tokenized separately.
+// How prompts and answers become tokens, in one place for training, evaluation, `prefrec model
+// score|generate` and the server: prompt = BOS + prompt text (its end kept when too long, as
+// S-DPO's keep_end), answer = " " + title + EOS (the space S-DPO puts after "Answer:"),
+// tokenized separately. Scoring or constraining to answers in any other form gives different
+// numbers than training saw, so every caller goes through answerTokens.
 
-import type { Example } from "../data/index.js";
-import type { LmTokenizer } from "../model/tokenizer.js";
+import type { Example } from "../../data/index.js";
+import { UserError } from "../../io/errors.js";
+import type { LmTokenizer } from "./tokenizer.js";
 
 export interface TokenizedExample {
   id: string;
@@ -22,12 +25,26 @@ export interface TokenizeOptions {
   maxPromptTokens?: number;
 }
 
-/** The answer tokens of a title: " " + title + EOS. */
-export function answerTokens(tokenizer: LmTokenizer, title: string): number[] {
+/** The answer text of an item title: " " + title (EOS follows as a token, never as text). */
+export function answerText(title: string): string {
+  return ` ${title}`;
+}
+
+/**
+ * The answer tokens of a title: " " + title + EOS. `eos: false` leaves EOS off (the candidate
+ * trie of constrained decoding appends it itself; `model score --no-eos`).
+ */
+export function answerTokens(
+  tokenizer: LmTokenizer,
+  title: string,
+  options: { eos?: boolean } = {},
+): number[] {
+  const body = tokenizer.encode(answerText(title));
+  if (options.eos === false) return body;
   const eos = tokenizer.eosId;
   if (eos === null)
-    throw new Error(`${tokenizer.dir}: the tokenizer has no eos token; answers end with EOS`);
-  return [...tokenizer.encode(` ${title}`), eos];
+    throw new UserError(`${tokenizer.dir}: the tokenizer has no eos token; answers end with EOS`);
+  return [...body, eos];
 }
 
 /** The prompt tokens: BOS (when the tokenizer has one) + text, truncated from the left. */

@@ -2,7 +2,7 @@
 // tokenizer.json (BPE model, ByteLevel pre-tokenizer and decoder, BOS template),
 // tokenizer_config.json and special_tokens_map.json.
 import { join } from "node:path";
-import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { withAtomicDir, writeFileAtomic } from "../../io/atomic.js";
 import type { TrainedBpe } from "./bpe-trainer.js";
 
 /** Which special tokens play which role (each must be one of the trained special tokens). */
