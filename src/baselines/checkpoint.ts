@@ -7,13 +7,19 @@ import { join } from "node:path";
 import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
 import { UserError } from "../io/errors.js";
 import { readSafetensorsF32, withSafetensors, writeSafetensors } from "../io/safetensors.js";
-import type { AdamWState } from "../train/optim.js";
 import { type BaselineConfig, parseBaselineConfig } from "./config.js";
 import type { ParamShapes, ParamValues } from "./params.js";
 import type { ModelSizes } from "./programs.js";
 
 /** The format tag of a baseline run's config.json. */
 export const BASELINE_RUN_FORMAT = "prefrec-baseline-run-1";
+
+/** Optimizer moments and step (the shape of train/optim.ts's AdamW state; baselines sit below train). */
+export interface OptimizerState {
+  step: number;
+  hyper: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number };
+  tensors: Record<string, Float32Array>;
+}
 
 /** Where the loop stands: enough to continue exactly. */
 export interface BaselineState {
@@ -94,7 +100,7 @@ export async function saveBaselineCheckpoint(
   shapes: ParamShapes,
   params: ParamValues,
   state: BaselineState,
-  optimizer: AdamWState | null,
+  optimizer: OptimizerState | null,
 ): Promise<void> {
   await withAtomicDir(
     dir,
@@ -138,7 +144,7 @@ export async function loadBaselineParams(dir: string, shapes: ParamShapes): Prom
 /** Reads a checkpoint's loop state and optimizer moments. */
 export async function loadBaselineState(
   dir: string,
-): Promise<{ state: BaselineState; optimizer: AdamWState | null }> {
+): Promise<{ state: BaselineState; optimizer: OptimizerState | null }> {
   const state = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as BaselineState;
   const file = join(dir, "optimizer.safetensors");
   if (!existsSync(file)) return { state, optimizer: null };
