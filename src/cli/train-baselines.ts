@@ -7,6 +7,7 @@ import { readRunFile } from "../baselines/checkpoint.js";
 import { BASELINE_KINDS, type BaselineKind, parseBaselineConfig } from "../baselines/config.js";
 import { DataError } from "../data/errors.js";
 import { UserError } from "../io/errors.js";
+import { handleInterrupts } from "../io/interrupt.js";
 import { trainBaseline } from "../train/baselines.js";
 import { parseInteger, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
@@ -107,22 +108,13 @@ export function registerBaselineTrain(group: CommandUnknownOpts): void {
             if (raw.data === undefined) throw new CliError("--data <dir> is required", 2);
             config = parseBaselineConfig(raw, flags.config ? (flags.config as string) : "options");
           }
-          const controller = new AbortController();
-          const stop = () => {
-            if (controller.signal.aborted) process.exit(130);
-            process.stderr.write("\nstopping after this step (press Ctrl-C again to quit now)…\n");
-            controller.abort();
-          };
-          process.on("SIGINT", stop);
-          process.on("SIGTERM", stop);
+          const interrupt = handleInterrupts({ mode: "stop", message: "stopping after this step" });
           const s = await trainBaseline(config, {
             out: runDir,
             resume: Boolean(flags.resume),
             quiet: Boolean(flags.quiet),
-            signal: controller.signal,
-          });
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
+            signal: interrupt.signal,
+          }).finally(() => interrupt.dispose());
           process.stdout.write(
             `${s.interrupted ? "interrupted" : "done"}: ${runDir}, ${s.kind}, ${s.epochs} epochs, ${s.steps} steps in ${s.seconds.toFixed(1)} s` +
               (s.best.hr1 !== null
