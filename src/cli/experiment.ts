@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { loadExperiment } from "../experiment/config.js";
 import { runExperiment } from "../experiment/run.js";
+import { writeReport } from "../report/index.js";
 import { CliError } from "./errors.js";
 import { modelCliError } from "./model.js";
 
@@ -38,8 +39,10 @@ async function run(
       quiet: opts.quiet,
       signal: controller.signal,
     });
+    // The report is written here, not by the runner: report/ sits above experiment/ in the layers.
+    const report = await writeReport(out);
     process.stdout.write(
-      `${result.markdown}\nResults: ${join(out, "results.md")} and results.json (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+      `${result.markdown}\nResults: ${join(out, "results.md")} and results.json; charts: ${report.html} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
     );
   } catch (error) {
     if (controller.signal.aborted)

@@ -6,6 +6,7 @@ import { CliError } from "./errors.js";
 import { registerEval } from "./eval.js";
 import { registerExperiment } from "./experiment.js";
 import { registerModel } from "./model.js";
+import { registerReport } from "./report.js";
 import { registerTokenizer } from "./tokenizer.js";
 import { registerTrain } from "./train.js";
 
@@ -23,6 +24,7 @@ registerModel(program);
 registerTrain(program);
 registerEval(program);
 registerExperiment(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);
