@@ -7,6 +7,7 @@ import { registerEval } from "./eval.js";
 import { registerExperiment } from "./experiment.js";
 import { registerModel } from "./model.js";
 import { registerReport } from "./report.js";
+import { registerServe } from "./serve.js";
 import { registerTokenizer } from "./tokenizer.js";
 import { registerTrain } from "./train.js";
 
@@ -25,6 +26,7 @@ registerTrain(program);
 registerEval(program);
 registerExperiment(program);
 registerReport(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);
