@@ -104,14 +104,25 @@ export function createApp(options: AppOptions): {
     if (error instanceof TimeoutError)
       return errorResponse(c, new HttpError(504, "timeout", error.message));
     if (error instanceof HTTPException && error.status < 500) {
-      // hono's JSON validator: a body that is not JSON.
+      // hono's JSON validator: a body that is not JSON, or not declared as JSON.
+      const status = error.status as 400 | 415;
+      if (status === 415)
+        return errorResponse(
+          c,
+          new HttpError(
+            status,
+            "unsupported_media_type",
+            "body: send Content-Type: application/json",
+            "body",
+          ),
+        );
       const malformed = /malformed json/i.test(error.message);
       return errorResponse(
         c,
         new HttpError(
-          error.status as 400,
+          status,
           malformed ? "malformed_json" : "invalid_request",
-          malformed ? "body: not valid JSON" : error.message,
+          malformed ? "body: not valid JSON" : `body: ${error.message}`,
           "body",
         ),
       );
