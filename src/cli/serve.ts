@@ -6,7 +6,8 @@ import { DataError } from "../data/errors.js";
 import { UserError } from "../io/errors.js";
 import { createApp } from "../serve/app.js";
 import { ServeCatalog } from "../serve/catalog.js";
-import { loadServed } from "../serve/lm-adapter.js";
+import { loadServedLm } from "../serve/lm-adapter.js";
+import { runInfo } from "../serve/run-info.js";
 import { closeOnSignals, startServer } from "../serve/server.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
@@ -42,19 +43,21 @@ export function registerServe(program: CommandUnknownOpts): void {
     .action(async (target, opts) => {
       const log = pino({ base: undefined });
       try {
-        const served = await loadServed(target, {
+        const info = await runInfo(target);
+        // After merging the eval branch: loadRecommender(target, {runtime, maxPromptTokens}).recommender.
+        const recommender = await loadServedLm(target, {
           provider: opts.provider as "cpu" | "cuda",
           threads: opts.threads,
-          maxPromptTokens: opts.maxPromptTokens,
+          maxPromptTokens: opts.maxPromptTokens ?? info.maxPromptTokens ?? undefined,
         });
-        const dataDir = opts.data ?? served.dataDir;
+        const dataDir = opts.data ?? info.dataDir;
         if (!dataDir)
           throw new UserError(
             `${target} is a model directory: give --data DIR (its prepared dataset)`,
           );
         const catalog = await ServeCatalog.load(dataDir);
         const { app, service } = createApp({
-          recommender: served.recommender,
+          recommender,
           catalog,
           batching: {
             maxBatch: opts.maxBatch,

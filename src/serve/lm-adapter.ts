@@ -4,9 +4,6 @@
 // score is the summed log-likelihood of " " + title + EOS given the prompt (the evaluator's
 // ranking protocol, same tokenization code), the prompt run once for all candidates.
 
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Example } from "../data/types.js";
 import { Runtime } from "../graph/index.js";
 import { UserError } from "../io/errors.js";
@@ -65,18 +62,11 @@ export class ServedLm implements Recommender {
   }
 }
 
-/** What `prefrec serve` loads: the recommender and the prepared dataset it was trained on. */
-export interface Served {
-  recommender: Recommender;
-  /** The run's prepared dataset (from its config.json), or null for a bare model directory. */
-  dataDir: string | null;
-}
-
 /** Loads a training run (its best checkpoint) or a model directory as an LM recommender. */
-export async function loadServed(
+export async function loadServedLm(
   target: string,
   options: { provider?: "cpu" | "cuda"; threads?: number; maxPromptTokens?: number } = {},
-): Promise<Served> {
+): Promise<ServedLm> {
   let resolved: Awaited<ReturnType<typeof resolveModel>>;
   try {
     resolved = await resolveModel(target, "best");
@@ -89,17 +79,5 @@ export async function loadServed(
     runtime,
   });
   const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
-  let dataDir: string | null = null;
-  const runConfig = join(target, "config.json");
-  if (existsSync(join(target, "checkpoints")) && existsSync(runConfig)) {
-    const data = (JSON.parse(await readFile(runConfig, "utf8")) as { data?: unknown }).data;
-    if (typeof data === "string") dataDir = data;
-  }
-  let maxPromptTokens = options.maxPromptTokens;
-  if (maxPromptTokens === undefined && existsSync(runConfig)) {
-    const m = (JSON.parse(await readFile(runConfig, "utf8")) as { maxPromptTokens?: unknown })
-      .maxPromptTokens;
-    if (typeof m === "number") maxPromptTokens = m;
-  }
-  return { recommender: new ServedLm(lm, tokenizer, target, maxPromptTokens ?? 512), dataDir };
+  return new ServedLm(lm, tokenizer, target, options.maxPromptTokens ?? 512);
 }

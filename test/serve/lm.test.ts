@@ -13,7 +13,7 @@ import type { Example } from "../../src/data/types.js";
 import { evaluate } from "../../src/eval/evaluate.js";
 import { createApp } from "../../src/serve/app.js";
 import { ServeCatalog } from "../../src/serve/catalog.js";
-import { loadServed, type ServedLm } from "../../src/serve/lm-adapter.js";
+import { loadServedLm, type ServedLm } from "../../src/serve/lm-adapter.js";
 import { buildTrainFixture } from "../train/fixture.js";
 
 describe("serving a tiny LM", () => {
@@ -26,7 +26,7 @@ describe("serving a tiny LM", () => {
     const fx = await buildTrainFixture(dir, { users: 60, maxTrain: 8 });
     examples = (await loadExamples(fx.data, "test")).slice(0, 8);
     catalog = await ServeCatalog.load(fx.data);
-    lm = (await loadServed(fx.model, { threads: 1 })).recommender as ServedLm;
+    lm = await loadServedLm(fx.model, { threads: 1 });
   });
   after(async () => {
     await lm?.dispose();
