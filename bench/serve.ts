@@ -173,6 +173,7 @@ async function load(
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   let errors = 0;
+  const kinds: Record<string, number> = {};
   let sent = 0;
   const deadline = performance.now() + seconds * 1000;
   const t0 = performance.now();
@@ -182,9 +183,14 @@ async function load(
       while (performance.now() < deadline && sent < limit) {
         sent++;
         const start = performance.now();
-        const status = await post(agent, port, bodies[i++ % bodies.length]).catch(() => 0);
+        const status = await post(agent, port, bodies[i++ % bodies.length]).catch(
+          (e: NodeJS.ErrnoException) => e.code ?? "error",
+        );
         latencies.push(performance.now() - start);
-        if (status !== 200) errors++;
+        if (status !== 200) {
+          errors++;
+          kinds[status] = (kinds[status] ?? 0) + 1;
+        }
       }
     }),
   );
@@ -201,6 +207,7 @@ async function load(
     p50Ms: q(0.5),
     p99Ms: q(0.99),
     errors,
+    ...(errors ? { errorKinds: kinds } : {}),
   };
 }
 
@@ -223,15 +230,31 @@ try {
     const runs: Record<string, unknown> = {};
     for (const c of CONCURRENCY) runs[`c${c}`] = await load(server.port, fx.bodies, c, SECONDS);
     if (maxBatch === 32) {
+      // RSS every 1,000 requests: growth that levels off is allocator warm-up, steady growth a leak.
       const before = rssMiB(server.pid);
-      const r = await load(server.port, fx.bodies, 64, 3600, RSS_REQUESTS);
-      const afterRss = rssMiB(server.pid);
+      const samples: (number | null)[] = [];
+      let requests = 0;
+      let errors = 0;
+      while (requests < RSS_REQUESTS) {
+        const r = await load(
+          server.port,
+          fx.bodies,
+          64,
+          3600,
+          Math.min(1000, RSS_REQUESTS - requests),
+        );
+        requests += r.requests;
+        errors += r.errors;
+        samples.push(rssMiB(server.pid));
+      }
+      const afterRss = samples.at(-1) ?? null;
       runs.rss = {
-        requests: r.requests,
-        errors: r.errors,
+        requests,
+        errors,
         beforeMiB: before,
         afterMiB: afterRss,
         growth: before && afterRss ? Number((afterRss / before - 1).toFixed(3)) : null,
+        everyThousandMiB: samples,
       };
     }
     runs.exitCode = await server.stop();

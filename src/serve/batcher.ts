@@ -40,8 +40,11 @@ export class MicroBatcher<I, O> {
   private queue: Pending<I, O>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | null = null;
-  /** Batches run so far and their sizes (for tests and logs). */
+  /** Sizes of the most recent batches (at most 1,000 kept: a server runs for months). */
   readonly sizes: number[] = [];
+  /** Batches run and inputs they held, since the start. */
+  batches = 0;
+  inputs = 0;
 
   constructor(private readonly options: BatcherOptions<I, O>) {}
 
@@ -96,6 +99,9 @@ export class MicroBatcher<I, O> {
     const batch = this.queue.splice(0, this.options.maxBatch);
     this.running = true;
     this.sizes.push(batch.length);
+    if (this.sizes.length > 1000) this.sizes.splice(0, this.sizes.length - 1000);
+    this.batches++;
+    this.inputs += batch.length;
     const size = batch.length;
     // Through a resolved promise so a run that throws synchronously still rejects its batch.
     Promise.resolve()

@@ -37,6 +37,8 @@ export class ServedLm implements Recommender {
     options: ScoreCandidatesOptions = {},
   ): Promise<number[][]> {
     const batchSize = Math.max(1, options.batchSize ?? 8);
+    // Answers of /v1/score are arbitrary text: keep the title cache bounded.
+    if (this.cache.size > 50_000) this.cache.clear();
     const tokenized = examples.map((e) =>
       tokenizeExample(this.tokenizer, e, { maxPromptTokens: this.maxPromptTokens }, this.cache),
     );
