@@ -109,6 +109,10 @@ async function startServer(model: string, data: string, maxBatch: number): Promi
     proc.stdout.on("data", (d) => {
       // The request log is read only until the port shows up, then drained.
       if (out.length < 100_000) out += d;
+      // Failed requests in the server's log go to stderr, to explain any errors counted.
+      for (const line of String(d).split("\n"))
+        if (line.includes('"path"') && !line.includes('"status":200'))
+          process.stderr.write(`${line}\n`);
       const m = out.match(/"port":(\d+)/);
       if (m) resolve(Number(m[1]));
     });
@@ -235,6 +239,7 @@ try {
       const samples: (number | null)[] = [];
       let requests = 0;
       let errors = 0;
+      const errorKinds: Record<string, number> = {};
       while (requests < RSS_REQUESTS) {
         const r = await load(
           server.port,
@@ -245,6 +250,8 @@ try {
         );
         requests += r.requests;
         errors += r.errors;
+        for (const [k, n] of Object.entries(r.errorKinds ?? {}))
+          errorKinds[k] = (errorKinds[k] ?? 0) + n;
         samples.push(rssMiB(server.pid));
       }
       const afterRss = samples.at(-1) ?? null;
@@ -255,6 +262,7 @@ try {
         afterMiB: afterRss,
         growth: before && afterRss ? Number((afterRss / before - 1).toFixed(3)) : null,
         everyThousandMiB: samples,
+        ...(errors ? { errorKinds } : {}),
       };
     }
     runs.exitCode = await server.stop();
