@@ -42,6 +42,10 @@ export async function startServer(
     resolveClosed = r;
   });
   service.warmUp().catch((error) => options.onWarmUpError?.(error));
+  // Keep-alive longer than clients and proxies keep idle sockets (Node's 5 s default lets the
+  // server close a socket just as a client reuses it: ECONNRESET under load, measured).
+  (server as Server).keepAliveTimeout = 65_000;
+  (server as Server).headersTimeout = 66_000;
   const address = server.address() as AddressInfo;
   const close = async (graceMs = 30_000) => {
     if (closing) return closed;
