@@ -73,9 +73,8 @@ describe("serving a tiny LM", () => {
       const byItem = new Map(r.items.map((x) => [x.item, x.score]));
       const served = e.candidates.map((c) => byItem.get(c.item)!);
       // The evaluator stores log-probs rounded to 5 decimals.
-      served.forEach((s, k) =>
-        assert.ok(Math.abs(s - predictions[i].ranking!.logpSum[k]) < 1e-4, `${e.id}[${k}]`),
-      );
+      for (const [k, s] of served.entries())
+        assert.ok(Math.abs(s - predictions[i].ranking!.logpSum[k]) < 1e-4, `${e.id}[${k}]`);
       assert.equal(
         r.items.find((x) => x.item === e.target.item)!.rank,
         predictions[i].ranking!.rankSum,
