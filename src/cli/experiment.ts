@@ -7,6 +7,7 @@ import { loadExperiment } from "../experiment/config.js";
 import { runExperiment } from "../experiment/run.js";
 import { checkWritable } from "../io/atomic.js";
 import { handleInterrupts } from "../io/interrupt.js";
+import { writeReport } from "../report/index.js";
 import { CliError } from "./errors.js";
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -29,8 +30,10 @@ async function run(
       quiet: opts.quiet,
       signal: interrupt.signal,
     });
+    // The report is written here, not by the runner: report/ sits above experiment/ in the layers.
+    const report = await writeReport(out);
     process.stdout.write(
-      `${result.markdown}\nResults: ${join(out, "results.md")} and results.json (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+      `${result.markdown}\nResults: ${join(out, "results.md")} and results.json; charts: ${report.html} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
     );
   } catch (error) {
     if (interrupt.signal.aborted)

@@ -8,6 +8,8 @@ import { registerExperiment } from "./experiment.js";
 import { debugRequested, describeFailure } from "./failure.js";
 import { registerModel } from "./model.js";
 import { markRequired } from "./options.js";
+import { registerReport } from "./report.js";
+import { registerServe } from "./serve.js";
 import { registerTokenizer } from "./tokenizer.js";
 import { registerTrain } from "./train.js";
 
@@ -34,6 +36,8 @@ registerModel(program);
 registerTrain(program);
 registerEval(program);
 registerExperiment(program);
+registerReport(program);
+registerServe(program);
 markRequired(program);
 
 try {
