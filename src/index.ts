@@ -1,4 +1,5 @@
 // prefrec's library entry point.
+export * as baselines from "./baselines/index.js";
 export * as data from "./data/index.js";
 export { type EvalMetrics, evaluate, type Prediction } from "./eval/evaluate.js";
 export { loadRecommender } from "./eval/load.js";
@@ -21,7 +22,20 @@ export {
   writeItemTokenizer,
 } from "./model/tokenizer/items.js";
 export { LmTokenizer } from "./model/tokenizer/tokenizer.js";
-export { type Objective, objectiveLoss } from "./objectives/index.js";
+export {
+  defineObjective,
+  type Objective,
+  type ObjectiveDefinition,
+  objectiveLoss,
+  objectiveNames,
+  registerObjective,
+} from "./objectives/index.js";
+export {
+  type BaselineData,
+  type BaselineSummary,
+  loadBaselineData,
+  trainBaseline,
+} from "./train/baselines.js";
 export { parseTrainConfig, type TrainConfig } from "./train/config.js";
 export * from "./train/optim.js";
 export { type TrainSummary, train } from "./train/trainer.js";

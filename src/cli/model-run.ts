@@ -4,17 +4,17 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { Runtime } from "../graph/index.js";
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { type Provider, Runtime } from "../graph/index.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
 import { answerTokens, promptTokens } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
-import { integerAtLeast, parseInteger } from "./args.js";
+import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
+import { providerOption } from "./options.js";
 
 const positive = integerAtLeast(1);
 
@@ -26,8 +26,11 @@ function parseIds(value: string): number[] {
   return ids;
 }
 
-async function openModel(dir: string, adapter: string | undefined, provider: "cpu" | "cuda") {
-  return LanguageModel.load(dir, { adapter, runtime: new Runtime({ provider }) });
+async function openModel(dir: string, adapter: string | undefined, provider: unknown) {
+  return LanguageModel.load(dir, {
+    adapter,
+    runtime: new Runtime({ provider: (provider as Provider | undefined) ?? "cpu" }),
+  });
 }
 
 function checkIds(model: LanguageModel, ids: readonly number[], what: string): void {
@@ -48,38 +51,32 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--ids <list>", "comma-separated token ids", parseIds)
     .option("--text <text>", "text to tokenize with the directory's tokenizer (instead of --ids)")
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
     .action(async (dir, opts) => {
-      try {
-        if ((opts.ids === undefined) === (opts.text === undefined)) {
-          throw new CliError("give exactly one of --ids or --text");
-        }
-        const model = await openModel(dir, opts.adapter, opts.provider);
-        const ids =
-          opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
-        checkIds(model, ids, "--ids");
-        const { data, shape } = await model.logits(ids);
-        const [T, V] = shape;
-        const rows = Array.from({ length: T }, (_, t) =>
-          Array.from((data as Float32Array).subarray(t * V, (t + 1) * V)),
-        );
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ shape: [T, V], logits: rows })}\n`);
-        } else {
-          rows.forEach((row, t) => {
-            const top = row
-              .map((v, id) => [id, v] as const)
-              .sort((a, b) => b[1] - a[1])
-              .slice(0, 5)
-              .map(([id, v]) => `${id}:${v.toFixed(3)}`);
-            process.stdout.write(`${t}\ttoken ${ids[t]}\ttop ${top.join(" ")}\n`);
-          });
-        }
-      } catch (error) {
-        throw modelCliError(error);
+      if ((opts.ids === undefined) === (opts.text === undefined)) {
+        throw new CliError("give exactly one of --ids or --text");
+      }
+      const model = await openModel(dir, opts.adapter, opts.provider);
+      const ids =
+        opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
+      checkIds(model, ids, "--ids");
+      const { data, shape } = await model.logits(ids);
+      const [T, V] = shape;
+      const rows = Array.from({ length: T }, (_, t) =>
+        Array.from((data as Float32Array).subarray(t * V, (t + 1) * V)),
+      );
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ shape: [T, V], logits: rows })}\n`);
+      } else {
+        rows.forEach((row, t) => {
+          const top = row
+            .map((v, id) => [id, v] as const)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 5)
+            .map(([id, v]) => `${id}:${v.toFixed(3)}`);
+          process.stdout.write(`${t}\ttoken ${ids[t]}\ttop ${top.join(" ")}\n`);
+        });
       }
     });
 
@@ -95,34 +92,27 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--no-eos", "leave the EOS off each answer (appended by default, as in training)")
     .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
-      try {
-        const model = await openModel(dir, opts.adapter, opts.provider);
-        const tokenizer = await LmTokenizer.load(dir);
-        // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
-        const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
-        const completions = opts.completion.map((title) =>
-          answerTokens(tokenizer, title, { eos: opts.eos }),
-        );
-        const result = await model.score([prompt], [completions]);
-        const rows = opts.completion.map((text, k) => ({
-          text,
-          logp: result.logpSum[0][k],
-          tokens: result.tokenCount[0][k],
-          mean_logp:
-            result.tokenCount[0][k] > 0 ? result.logpSum[0][k] / result.tokenCount[0][k] : 0,
-        }));
-        if (opts.json) process.stdout.write(`${JSON.stringify({ completions: rows })}\n`);
-        else
-          for (const r of rows)
-            process.stdout.write(`${r.logp.toFixed(4)}\t${r.tokens}\t${r.text}\n`);
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const model = await openModel(dir, opts.adapter, opts.provider);
+      const tokenizer = await LmTokenizer.load(dir);
+      // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
+      const completions = opts.completion.map((title) =>
+        answerTokens(tokenizer, title, { eos: opts.eos }),
+      );
+      const result = await model.score([prompt], [completions]);
+      const rows = opts.completion.map((text, k) => ({
+        text,
+        logp: result.logpSum[0][k],
+        tokens: result.tokenCount[0][k],
+        mean_logp: result.tokenCount[0][k] > 0 ? result.logpSum[0][k] / result.tokenCount[0][k] : 0,
+      }));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ completions: rows })}\n`);
+      else
+        for (const r of rows)
+          process.stdout.write(`${r.logp.toFixed(4)}\t${r.tokens}\t${r.text}\n`);
     });
 
   group
@@ -137,44 +127,38 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       "allowed answers (item titles), one per line: the output is exactly one of them",
     )
     .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
-    .option("--max-new-tokens <n>", "token limit for free generation", parseInteger, 20)
+    .option("--max-new-tokens <n>", "token limit for free generation", positive, 20)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
-      try {
-        const model = await openModel(dir, opts.adapter, opts.provider);
-        const tokenizer = await LmTokenizer.load(dir);
-        const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
-        let candidates: string[] | undefined;
-        if (opts.candidatesFile) {
-          candidates = (await readFile(opts.candidatesFile, "utf8"))
-            .split(/\r?\n/)
-            .filter((l) => l.trim() !== "");
-          if (candidates.length === 0)
-            throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
-        }
-        const [g] = await model.generate([prompt], {
-          maxNewTokens: opts.maxNewTokens,
-          // Answers as in training, without EOS: the candidate trie appends it.
-          candidates: candidates
-            ? [candidates.map((c) => answerTokens(tokenizer, c, { eos: false }))]
-            : undefined,
-        });
-        // Answers start with the space that follows "Answer:" in the prompt.
-        const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
-        const candidate = g.candidate === undefined ? null : candidates![g.candidate];
-        if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify({ text, tokens: g.tokens, stop: g.stop, candidate })}\n`,
-          );
-        } else {
-          process.stdout.write(`${text}\n`);
-        }
-      } catch (error) {
-        throw modelCliError(error);
+      const model = await openModel(dir, opts.adapter, opts.provider);
+      const tokenizer = await LmTokenizer.load(dir);
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
+      let candidates: string[] | undefined;
+      if (opts.candidatesFile) {
+        candidates = (await readFile(opts.candidatesFile, "utf8"))
+          .split(/\r?\n/)
+          .filter((l) => l.trim() !== "");
+        if (candidates.length === 0)
+          throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
+      }
+      const [g] = await model.generate([prompt], {
+        maxNewTokens: opts.maxNewTokens,
+        // Answers as in training, without EOS: the candidate trie appends it.
+        candidates: candidates
+          ? [candidates.map((c) => answerTokens(tokenizer, c, { eos: false }))]
+          : undefined,
+      });
+      // Answers start with the space that follows "Answer:" in the prompt.
+      const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
+      const candidate = g.candidate === undefined ? null : candidates![g.candidate];
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ text, tokens: g.tokens, stop: g.stop, candidate })}\n`,
+        );
+      } else {
+        process.stdout.write(`${text}\n`);
       }
     });
 }
@@ -189,20 +173,16 @@ export function registerModelMerge(group: CommandUnknownOpts): void {
     .requiredOption("--out <dir>", "output model directory (written atomically)")
     .option("--force", "replace a non-empty output directory", false)
     .action(async (dir, opts) => {
-      try {
-        const { config, weights } = await loadCheckpoint(dir);
-        const adapter = await loadLoraAdapter(opts.adapter);
-        validateLoraForModel(adapter.weights, config, opts.adapter);
-        const merged = mergeLora(weights, adapter.weights, adapter.config);
-        const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
-        await saveCheckpoint(
-          opts.out,
-          { config, weights: merged },
-          { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
-        );
-        process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const { config, weights } = await loadCheckpoint(dir);
+      const adapter = await loadLoraAdapter(opts.adapter);
+      validateLoraForModel(adapter.weights, config, opts.adapter);
+      const merged = mergeLora(weights, adapter.weights, adapter.config);
+      const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
+      await saveCheckpoint(
+        opts.out,
+        { config, weights: merged },
+        { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
+      );
+      process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
     });
 }

@@ -1,45 +1,16 @@
 // `prefrec model …`: create and inspect LLaMA-family model directories (running them is in
 // model-run.ts). Each subcommand is one register function.
-import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
-import { assertDirWritable, DirectoryNotEmptyError } from "../io/atomic.js";
-import { SafetensorsError } from "../io/safetensors.js";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
-import { ConfigError } from "../model/config.js";
+import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { assertDirWritable } from "../io/atomic.js";
+import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
-import { PeftError } from "../model/peft.js";
 import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
-import { LmTokenizer, TokenizerError } from "../model/tokenizer/tokenizer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { registerModelMerge, registerModelRun } from "./model-run.js";
-
-/** Turns the model layer's input errors (which name the file and tensor/field) into CLI errors. */
-export function modelCliError(error: unknown): unknown {
-  if (error instanceof DirectoryNotEmptyError) {
-    return new CliError(
-      `${error.path} already exists and is not empty (use --force to replace it)`,
-    );
-  }
-  if (
-    error instanceof CheckpointError &&
-    error.tensor === undefined &&
-    /already exists and is not empty$/.test(error.message)
-  ) {
-    return new CliError(`${error.message} (use --force to replace it)`);
-  }
-  if (
-    error instanceof ConfigError ||
-    error instanceof CheckpointError ||
-    error instanceof SafetensorsError ||
-    error instanceof TokenizerError ||
-    error instanceof PeftError
-  ) {
-    return new CliError(error.message);
-  }
-  return error;
-}
 
 /** Registers the `model` command group and its subcommands on the program. */
 export function registerModel(program: CommandUnknownOpts): void {
@@ -59,15 +30,18 @@ function registerInit(group: CommandUnknownOpts): void {
       "Write a randomly initialized model (config.json, model.safetensors, tokenizer files) to DIR",
     )
     .argument("<dir>", "output model directory (created atomically)")
-    .option(
-      "--preset <name>",
-      `model size: ${PRESET_NAMES.join(", ")}`,
-      (value: string): PresetName => {
-        if (!isPresetName(value))
-          throw new InvalidArgumentError(`unknown preset "${value}" (${PRESET_NAMES.join(", ")})`);
-        return value;
-      },
-      "tiny" as PresetName,
+    .addOption(
+      // choices() lists them in help; the parser keeps the message naming the bad value.
+      new Option("--preset <name>", "model size")
+        .choices(PRESET_NAMES)
+        .argParser((value: string): PresetName => {
+          if (!isPresetName(value))
+            throw new InvalidArgumentError(
+              `unknown preset "${value}" (${PRESET_NAMES.join(", ")})`,
+            );
+          return value;
+        })
+        .default("tiny" as PresetName),
     )
     .requiredOption(
       "--tokenizer <dir>",
@@ -76,32 +50,28 @@ function registerInit(group: CommandUnknownOpts): void {
     .option("--seed <n>", "random seed", parseInteger, 0)
     .option("--force", "replace a non-empty DIR", false)
     .action(async (dir, opts) => {
-      try {
-        await assertDirWritable(dir, opts.force);
-        const tok = await LmTokenizer.load(opts.tokenizer);
-        if (tok.eosId === null) {
-          throw new CliError(
-            `${opts.tokenizer}: the tokenizer defines no eos_token (tokenizer_config.json); the model needs one`,
-          );
-        }
-        const config = presetConfig(opts.preset, {
-          vocabSize: tok.vocabSize,
-          bosTokenId: tok.bosId,
-          eosTokenIds: [tok.eosId],
-          padTokenId: tok.padId,
-        });
-        const weights = initWeights(config, opts.seed);
-        await saveCheckpoint(
-          dir,
-          { config, weights },
-          { tokenizerDir: opts.tokenizer, overwrite: opts.force },
+      await assertDirWritable(dir, opts.force);
+      const tok = await LmTokenizer.load(opts.tokenizer);
+      if (tok.eosId === null) {
+        throw new CliError(
+          `${opts.tokenizer}: the tokenizer defines no eos_token (tokenizer_config.json); the model needs one`,
         );
-        process.stdout.write(
-          `wrote ${dir}: preset ${opts.preset}, ${countParameters(weights).toLocaleString("en-US")} parameters, vocab ${config.vocabSize}, seed ${opts.seed}\n`,
-        );
-      } catch (error) {
-        throw modelCliError(error);
       }
+      const config = presetConfig(opts.preset, {
+        vocabSize: tok.vocabSize,
+        bosTokenId: tok.bosId,
+        eosTokenIds: [tok.eosId],
+        padTokenId: tok.padId,
+      });
+      const weights = initWeights(config, opts.seed);
+      await saveCheckpoint(
+        dir,
+        { config, weights },
+        { tokenizerDir: opts.tokenizer, overwrite: opts.force },
+      );
+      process.stdout.write(
+        `wrote ${dir}: preset ${opts.preset}, ${countParameters(weights).toLocaleString("en-US")} parameters, vocab ${config.vocabSize}, seed ${opts.seed}\n`,
+      );
     });
 }
 
@@ -113,17 +83,13 @@ function registerInfo(group: CommandUnknownOpts): void {
     )
     .argument("<dir>", "model directory")
     .action(async (dir) => {
-      try {
-        const unexpected: string[] = [];
-        const { config } = await loadCheckpoint(dir, {
-          onUnexpected: (names) => unexpected.push(...names),
-        });
-        const { extra: _extra, ...shown } = config;
-        process.stdout.write(
-          `${JSON.stringify({ ...shown, parameters: parameterCount(config), unexpectedTensors: unexpected })}\n`,
-        );
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const unexpected: string[] = [];
+      const { config } = await loadCheckpoint(dir, {
+        onUnexpected: (names) => unexpected.push(...names),
+      });
+      const { extra: _extra, ...shown } = config;
+      process.stdout.write(
+        `${JSON.stringify({ ...shown, parameters: parameterCount(config), unexpectedTensors: unexpected })}\n`,
+      );
     });
 }

@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { loadBaselineRun } from "../baselines/load.js";
 import { Runtime } from "../graph/index.js";
 import { UserError } from "../io/errors.js";
 import { LanguageModel } from "../model/lm.js";
@@ -176,14 +177,9 @@ export interface Loaded {
   model: { dir: string; adapter: string | null; checkpoint: string | null };
 }
 
-/**
- * Classic baseline runs. The one dispatch point for them: the baselines layer provides
- * `loadBaselineRun(dir): Promise<Recommender>` (src/baselines/load.ts); call it here.
- */
-async function loadBaseline(dir: string): Promise<Recommender> {
-  throw new UserError(
-    `${dir} is a classic baseline run (${BASELINE_KINDS.join("/")}); this build cannot load baseline runs yet`,
-  );
+/** Classic baseline runs: the one dispatch point for them (src/baselines/load.ts). */
+async function loadBaseline(dir: string, runtime?: Runtime): Promise<Recommender> {
+  return loadBaselineRun(dir, { runtime });
 }
 
 /** What `dir` is, or a one-line UserError when it is no run or model (a cheap first check). */
@@ -199,7 +195,7 @@ export async function loadRecommender(dir: string, options: LoadOptions = {}): P
   if (kind === "baseline-run") {
     if (options.adapter) throw new UserError(`--adapter applies to language models, not ${dir}`);
     return {
-      recommender: await loadBaseline(dir),
+      recommender: await loadBaseline(dir, options.runtime),
       model: { dir, adapter: null, checkpoint: null },
     };
   }

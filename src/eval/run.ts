@@ -3,9 +3,9 @@
 // progress, write the report. The trainer's validation calls `evaluate` on its live model.
 
 import type { Example } from "../data/index.js";
-import { startProgress } from "../data/progress.js";
 import type { Runtime } from "../graph/index.js";
 import { UserError } from "../io/errors.js";
+import { startProgress } from "../io/progress.js";
 import { checkBatchSize } from "../model/lm-recommender.js";
 import { applies, type EvalMetrics, evaluate, type Prediction, type Protocol } from "./evaluate.js";
 import { type CheckpointChoice, loadRecommender } from "./load.js";

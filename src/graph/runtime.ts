@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { RuntimeFailure } from "../io/errors.js";
 import { type Dim, evalDim, formatShape, isStatic } from "./dim.js";
 import { type DType, dtypeOfArray, type TensorData } from "./dtype.js";
 import { Graph, GraphError } from "./graph.js";
@@ -63,6 +64,7 @@ export class Runtime {
     const key = createHash("sha256").update(bytes).digest("hex");
     let session = this.sessions.get(key);
     if (!session) {
+      if (this.provider === "cuda") assertCudaInstalled();
       session = ort.InferenceSession.create(bytes, {
         executionProviders: this.provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
         intraOpNumThreads: this.threads,
@@ -70,7 +72,16 @@ export class Runtime {
         executionMode: "sequential",
         graphOptimizationLevel: this.optimization,
       });
-      session.catch(() => this.sessions.delete(key));
+      session = session.catch((error: unknown) => {
+        this.sessions.delete(key);
+        // A CUDA library that is present but cannot start (no driver, wrong CUDA version).
+        if (this.provider === "cuda")
+          throw new RuntimeFailure(
+            `--provider cuda: ONNX Runtime could not start CUDA (${(error as Error).message}); \`prefrec doctor --provider cuda\` checks the setup`,
+            { cause: error },
+          );
+        throw error;
+      });
       this.sessions.set(key, session);
     }
     const compiled = await session;
@@ -79,6 +90,22 @@ export class Runtime {
       .filter((i) => used.has(i.name))
       .map((i) => ({ name: i.name, dtype: i.value.dtype, shape: i.value.shape }));
     return new CompiledGraph(compiled, inputs, Object.keys(outputs), graph);
+  }
+
+  /**
+   * Whether two runs on this runtime give bit-identical numbers: guaranteed only on the CPU with
+   * one intra-op thread. With more threads ONNX Runtime may split a kernel's work (and so the
+   * order of its float additions) differently; CUDA kernels are not deterministic either.
+   */
+  get bitIdentical(): boolean {
+    return this.provider === "cpu" && this.threads === 1;
+  }
+
+  /** One line on reproducibility for run summaries (see `bitIdentical`). */
+  reproducibility(): string {
+    return this.bitIdentical
+      ? "bit-identical: the same config, data and seed on this onnxruntime build give the same weights, also across resumes"
+      : `not guaranteed bit-identical with ${this.provider === "cuda" ? "the CUDA provider" : `${this.threads} intra-op threads`}: use --provider cpu --threads 1 for bit-identical runs and resumes`;
   }
 
   /** Number of distinct compiled graphs held. */
@@ -187,10 +214,18 @@ function nativeLibraryDir(): string {
   return join(root, "bin", "napi-v6", process.platform, process.arch);
 }
 
+/** Throws a RuntimeFailure naming the fix when this install has no CUDA provider library. */
+function assertCudaInstalled(): void {
+  if (existsSync(join(nativeLibraryDir(), "libonnxruntime_providers_cuda.so"))) return;
+  throw new RuntimeFailure(
+    "--provider cuda: this onnxruntime-node install has no CUDA provider (the default install skips it; see the README's NVIDIA GPUs section, or use --provider cpu)",
+  );
+}
+
 /** The execution providers this onnxruntime-node build can actually start. */
 export async function usableProviders(): Promise<Provider[]> {
   const usable: Provider[] = ["cpu"];
-  // The CUDA provider is a separate library that the default install (.npmrc) skips; probing a
+  // The CUDA provider is a separate library that the default install skips; probing a
   // session without it only makes ONNX Runtime log an error.
   if (!existsSync(join(nativeLibraryDir(), "libonnxruntime_providers_cuda.so"))) return usable;
   try {

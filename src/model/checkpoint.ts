@@ -3,13 +3,15 @@
 import { copyFile, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DirectoryNotEmptyError, withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { UserError } from "../io/errors.js";
 import {
   SafetensorsError,
   type SafetensorsFile,
   withSafetensors,
   writeSafetensors,
 } from "../io/safetensors.js";
-import { type LmConfig, lmConfigToJson, loadLmConfig } from "./config.js";
+import { type LmConfig, loadLmConfig } from "./config.js";
+import { lmConfigToJson } from "./config-json.js";
 import { expectedTensorShapes } from "./names.js";
 import { type NamedTensor, sameShape, type Weights } from "./weights.js";
 
@@ -20,7 +22,7 @@ export interface Checkpoint {
 }
 
 /** A missing or malformed checkpoint file or tensor; names the file and the tensor. */
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   constructor(
     readonly file: string,
     message: string,
@@ -255,8 +257,7 @@ export async function saveCheckpoint(
     );
   } catch (error) {
     if (error instanceof CheckpointError || error instanceof SafetensorsError) throw error;
-    if (error instanceof DirectoryNotEmptyError)
-      throw new CheckpointError(dir, "already exists and is not empty");
+    if (error instanceof DirectoryNotEmptyError) throw error;
     throw new CheckpointError(dir, (error as Error).message);
   }
 }

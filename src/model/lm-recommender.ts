@@ -77,6 +77,8 @@ export class LmRecommender implements Recommender {
 
   /** The examples in the model's prompt/answer format (the one shared with training). */
   tokenize(examples: readonly Example[]): TokenizedExample[] {
+    // Served answers are arbitrary text: keep the title cache bounded (catalogs repeat titles).
+    if (this.answerCache.size > 50_000) this.answerCache.clear();
     return examples.map((e) => {
       let t = this.exampleCache.get(e);
       if (!t) {

@@ -1,11 +1,16 @@
 // Batches: the seeded order of examples per epoch, per-micro-batch dropout seeds, and the feeds
-// of the step program (prompts once, the 1+K answers, reference log-probs, RecPO margins).
+// of the step program (prompts once, the 1+K answers, reference log-probs, the objective's inputs).
 
 import type { Tensor } from "../graph/index.js";
 import { createRng } from "../io/rng.js";
 import { packCompletions, packPrompts } from "../model/batch.js";
 import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
-import { needsReference, type Objective } from "../objectives/index.js";
+import {
+  needsReference,
+  type ObjectiveSettings,
+  objectiveExampleInputs,
+  objectiveInputNames,
+} from "../objectives/index.js";
 
 /** The feeds of one batch for the step program. */
 export function batchFeeds(
@@ -13,7 +18,7 @@ export function batchFeeds(
   o: {
     answers: number;
     padId: number;
-    objective: Objective;
+    objective: ObjectiveSettings;
     reference: ReadonlyMap<string, number[]>;
   },
 ): Record<string, Tensor> {
@@ -37,13 +42,15 @@ export function batchFeeds(
       shape: [batch.length, N],
     };
   }
-  const objective = o.objective;
-  if (objective.type === "recpo") {
-    const margins = batch.flatMap((e) => [
-      0,
-      ...e.phi.slice(1, N).map((phi) => (objective.lambda * e.phi[0]) / phi),
-    ]);
-    feeds.margins = { data: Float32Array.from(margins), shape: [batch.length, N] };
+  const names = objectiveInputNames(o.objective);
+  if (names.length > 0) {
+    const rows = batch.map((e) => objectiveExampleInputs(o.objective, e, N));
+    for (const name of names) {
+      feeds[name] = {
+        data: Float32Array.from(rows.flatMap((row) => row[name])),
+        shape: [batch.length, N],
+      };
+    }
   }
   return feeds;
 }

@@ -7,8 +7,8 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { startProgress } from "../data/progress.js";
 import { type CompiledGraph, Runtime } from "../graph/index.js";
+import { startProgress } from "../io/progress.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { LanguageModel } from "../model/lm.js";
 import { loraScaling } from "../model/peft.js";
@@ -35,6 +35,8 @@ export interface SessionOptions {
   quiet?: boolean;
   runtime?: Runtime;
   signal?: AbortSignal;
+  /** Check the dataset files' sha256 (default true; counts are always checked). */
+  verify?: boolean;
 }
 
 /** A compiled program and the program it came from (its frozen feeds, output names). */
@@ -146,6 +148,7 @@ async function buildSession(
     },
     signal: options.signal,
     quiet,
+    verify: options.verify,
   });
   const totalSteps = totalStepsOf(config, data.trainCount);
 

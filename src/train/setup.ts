@@ -5,8 +5,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Example, loadExamples, loadPrepared, type PreparedDataset } from "../data/index.js";
-import { startProgress } from "../data/progress.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { startProgress } from "../io/progress.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
 import { initLoraWeights } from "../model/lora.js";
@@ -15,8 +15,8 @@ import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../mo
 import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import type { Weights } from "../model/weights.js";
-import { isPreference } from "../objectives/index.js";
-import type { TrainConfig } from "./config.js";
+import { checkObjectiveData, isPreference } from "../objectives/index.js";
+import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
 import { withItemTokens } from "./items.js";
 
@@ -114,6 +114,8 @@ export interface DataOptions {
   visited: (trainCount: number) => number[];
   signal?: AbortSignal;
   quiet?: boolean;
+  /** Check the dataset files' sha256 against the manifest (default true; counts always are). */
+  verify?: boolean;
 }
 
 /**
@@ -127,10 +129,11 @@ export async function loadTrainingData(
   K: number,
   options: DataOptions,
 ): Promise<TrainingData> {
-  const dataset = await loadPrepared(config.data);
-  let trainRaw = await loadExamples(config.data, "train");
+  const load = { verify: options.verify };
+  const dataset = await loadPrepared(config.data, load);
+  let trainRaw = await loadExamples(config.data, "train", load);
   if (config.maxExamples) trainRaw = trainRaw.slice(0, config.maxExamples);
-  const validRaw = (await loadExamples(config.data, "valid")).slice(0, config.evalExamples);
+  const validRaw = (await loadExamples(config.data, "valid", load)).slice(0, config.evalExamples);
   if (trainRaw.length === 0) throw new TrainingError(`${config.data}: no training examples`);
   checkData(config, trainRaw, K);
   checkAborted(options.signal, "data loading");
@@ -186,19 +189,20 @@ function checkData(config: TrainConfig, examples: readonly Example[], K: number)
   if (isPreference(objective)) {
     const short = examples.find((e) => e.negatives.length < K);
     if (short) {
+      const others = short.candidates.length - 1;
       throw new TrainingError(
-        `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K} (prepare the data with --negatives ${K})`,
+        K <= others
+          ? `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K} (prepare the data with --negatives ${K})`
+          : `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K}, and its candidate list holds only ${others} items besides the target: use --negatives ${short.negatives.length}, or prepare the data with --candidates ${K + 1} --negatives ${K}`,
       );
     }
   }
-  if (objective.type === "recpo" && objective.lambda > 0 && !config.recpoDefaultSignals) {
-    const rated = examples.some((e) => e.target.rating !== undefined);
-    if (!rated) {
-      throw new TrainingError(
-        `${config.data}: no example carries a rating, so every RecPO margin would come from default signals; prepare data with ratings, or pass --default-signals to accept that`,
-      );
-    }
-  }
+  const problem = checkObjectiveData(objective, {
+    rated: examples.some((e) => e.target.rating !== undefined),
+    defaultSignals: config.recpoDefaultSignals,
+    data: config.data,
+  });
+  if (problem) throw new TrainingError(problem);
 }
 
 /**
@@ -220,12 +224,15 @@ export async function checkRunDir(
         `${runDir} already holds a run; continue it with --resume or choose another --out`,
       );
     }
-    const previous = JSON.parse(await readFile(configFile, "utf8"));
-    const { maxSteps: _a, ...before } = previous as TrainConfig;
-    const { maxSteps: _b, ...now } = config;
-    if (JSON.stringify(before) !== JSON.stringify(now)) {
+    const previous = JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
+    const now = config as Record<string, unknown>;
+    const changed = [...new Set([...Object.keys(previous), ...Object.keys(now)])].filter(
+      (key) =>
+        !RESUMABLE_KEYS.includes(key) && JSON.stringify(previous[key]) !== JSON.stringify(now[key]),
+    );
+    if (changed.length > 0) {
       throw new TrainingError(
-        `${runDir}: --resume with a different configuration than the run's config.json`,
+        `${runDir}: --resume with settings that differ from the run's config.json: ${changed.join(", ")}`,
       );
     }
   }
@@ -236,4 +243,16 @@ export async function checkRunDir(
 export async function writeRunConfig(runDir: string, config: TrainConfig): Promise<void> {
   await mkdir(runDir, { recursive: true });
   await writeFileAtomic(join(runDir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** The last validation line a run wrote to metrics.jsonl (without its `split`), or null. */
+export async function previousValidation<T>(runDir: string): Promise<T | null> {
+  const file = join(runDir, "metrics.jsonl");
+  if (!existsSync(file)) return null;
+  const lines = (await readFile(file, "utf8")).split("\n").filter((l) => l.trim() !== "");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const { split, ...entry } = JSON.parse(lines[i]) as Record<string, unknown>;
+    if (split === "valid") return entry as T;
+  }
+  return null;
 }

@@ -6,11 +6,12 @@
 import { join } from "node:path";
 import type { Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { startStepProgress } from "../io/progress.js";
 import type { TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
-import { startStepProgress } from "./progress.js";
 import { saveCheckpoint } from "./save.js";
 import { setupSession, type TrainSession } from "./session.js";
+import { previousValidation } from "./setup.js";
 import { EpochOrder, trainStep } from "./step.js";
 import { recordValidation, type ValidationResult, validate, writeMetric } from "./validate.js";
 
@@ -26,6 +27,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Stop after this many optimizer steps in this call (tests of resume), keeping the schedule. */
   stopAfter?: number;
+  /** Check the dataset files' sha256 against its manifest (default true; counts always are). */
+  verify?: boolean;
 }
 
 export interface TrainSummary {
@@ -43,6 +46,8 @@ export interface TrainSummary {
   bestValidLoss: number | null;
   interrupted: boolean;
   checkpoints: { last: string; best: string | null };
+  /** Whether rerunning gives the same bits, and the settings that do (Runtime.reproducibility). */
+  reproducibility: { bitIdentical: boolean; note: string };
 }
 
 /** Trains according to `config`, writing everything under `runDir`. */
@@ -70,6 +75,7 @@ export async function train(
   let interrupted = false;
   let stepsThisCall = 0;
 
+  const finishedBefore = state.step >= totalSteps;
   while (state.step < totalSteps) {
     const { loss, entry } = await trainStep(session, orders, accum);
     stepsThisCall++;
@@ -93,7 +99,9 @@ export async function train(
     }
   }
   progress.done();
-  if (!interrupted && config.evalExamples > 0) lastValid = await validatePhase(session);
+  // A run resumed after it finished already validated at its end: no second validation line.
+  if (finishedBefore) lastValid = await previousValidation<ValidationResult>(session.runDir);
+  else if (!interrupted && config.evalExamples > 0) lastValid = await validatePhase(session);
   await saveCheckpoint(session, "last");
   return writeSummary(session, { lastLoss, lastValid, interrupted });
 }
@@ -126,6 +134,10 @@ async function writeSummary(
     bestValidLoss: state.bestValidLoss,
     interrupted: end.interrupted,
     checkpoints: { last: paths.last, best: state.bestStep === null ? null : paths.best },
+    reproducibility: {
+      bitIdentical: session.runtime.bitIdentical,
+      note: session.runtime.reproducibility(),
+    },
   };
   await writeFileAtomic(
     join(session.runDir, "summary.json"),

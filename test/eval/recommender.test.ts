@@ -161,7 +161,7 @@ describe("loadRecommender dispatch", () => {
       await mkdir(baseline);
       await writeFile(join(baseline, "config.json"), JSON.stringify({ kind: "sasrec" }));
       assert.equal(await targetKind(baseline), "baseline-run");
-      await assert.rejects(loadRecommender(baseline), /sasrec is a classic baseline run/);
+      await assert.rejects(loadRecommender(baseline), /sasrec\/config\.json: field format/);
       const other = join(dir, "other");
       await mkdir(other);
       await writeFile(join(other, "config.json"), JSON.stringify({ hello: 1 }));

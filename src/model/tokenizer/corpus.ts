@@ -4,11 +4,12 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { UserError } from "../../io/errors.js";
 
 /** The .txt files of a corpus path (the path itself when it is a file). */
 export async function corpusFiles(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => null);
-  if (info === null) throw new Error(`${path}: corpus does not exist`);
+  if (info === null) throw new UserError(`${path}: corpus does not exist`);
   if (info.isFile()) return [path];
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -22,7 +23,7 @@ export async function corpusFiles(path: string): Promise<string[]> {
     }
   };
   await walk(path);
-  if (out.length === 0) throw new Error(`${path}: directory holds no .txt files`);
+  if (out.length === 0) throw new UserError(`${path}: directory holds no .txt files`);
   return out;
 }
 

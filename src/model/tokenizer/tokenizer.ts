@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { UserError } from "../../io/errors.js";
 import {
   ITEM_TOKENS_FILE,
   type ItemRepresentation,
@@ -11,7 +12,7 @@ import {
 } from "./items.js";
 
 /** A missing or unreadable tokenizer file, naming the file. */
-export class TokenizerError extends Error {
+export class TokenizerError extends UserError {
   constructor(
     readonly file: string,
     message: string,

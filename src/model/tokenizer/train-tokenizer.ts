@@ -1,5 +1,7 @@
 // Corpus → trained byte-level BPE → tokenizer directory, the path behind `prefrec tokenizer train`.
+
 import { assertDirWritable } from "../../io/atomic.js";
+import { UserError } from "../../io/errors.js";
 import { type SpecialRoles, saveBpeTokenizer } from "./bpe-files.js";
 import {
   type BpeTrainOptions,
@@ -29,7 +31,7 @@ export async function trainTokenizer(
     counter.add(line);
     lines++;
   }
-  if (lines === 0) throw new Error(`${corpus}: corpus is empty`);
+  if (lines === 0) throw new UserError(`${corpus}: corpus is empty`);
   const bpe = trainBpeFromCounts(byteLevelCounts(counter.counts), options);
   await saveBpeTokenizer(outDir, bpe, { roles: options.roles, overwrite: options.overwrite });
   return bpe;
