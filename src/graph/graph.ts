@@ -5,7 +5,18 @@ import { canonicalDim, type Dim, dimNames, formatShape } from "./dim.js";
 import { type DType, dtypeOfArray, fromNumbers, type TensorData } from "./dtype.js";
 
 /** Attribute values a node may carry (interpreted by the op's lowering and VJP). */
-export type AttrValue = number | string | boolean | number[] | Dim[] | null | TensorData;
+export type AttrValue =
+  | number
+  | string
+  | boolean
+  | number[]
+  | Dim[]
+  | null
+  | TensorData
+  | Uint16Array;
+
+/** 16-bit float formats a frozen weight may keep in memory (raw bits in a Uint16Array). */
+export type StoredDType = "float16" | "bfloat16";
 export type Attrs = Record<string, AttrValue>;
 
 /** An error in building or differentiating a graph, raised at build time. */
@@ -141,6 +152,34 @@ export class Graph {
     const dtype = dtypeOfArray(data);
     if (!dtype) throw new GraphError(`initializer "${name}": unsupported data type`);
     return this.constant(data, shape, dtype, name);
+  }
+
+  /**
+   * A frozen weight held by the compiled graph (an initializer also listed as an input, so ONNX
+   * Runtime neither folds nor duplicates it). 16-bit `stored` bits are cast to float32 where
+   * used, so only float32 copies of the layer being computed are alive at a time.
+   */
+  frozen(
+    name: string,
+    data: Float32Array | Float64Array | Uint16Array,
+    shape: readonly number[],
+    stored?: StoredDType,
+  ): Value {
+    const dtype = data instanceof Uint16Array ? "float32" : dtypeOfArray(data);
+    if (data instanceof Uint16Array && !stored)
+      throw new GraphError(`frozen "${name}": 16-bit data needs its stored dtype`);
+    if (!(data instanceof Uint16Array) && stored)
+      throw new GraphError(`frozen "${name}": stored ${stored} needs 16-bit (Uint16Array) data`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) {
+      throw new GraphError(
+        `frozen "${name}": ${data.length} values for shape ${formatShape(shape)}`,
+      );
+    }
+    this.claimName(name);
+    return this.addNode("Frozen", [], { name, data, stored: stored ?? null }, [
+      { dtype: dtype!, shape },
+    ]).outputs[0];
   }
 
   private claimName(name: string): void {

@@ -1,10 +1,12 @@
 // Lowers a Graph to an ONNX ModelProto: only the nodes the requested outputs need, constants as
-// initializers, symbolic sizes computed from the inputs' shapes where an op needs them.
+// initializers, symbolic sizes computed from the inputs' shapes where an op needs them. Frozen
+// weights become initializers that large graphs keep outside the protobuf (external data handed
+// to ONNX Runtime from memory), which keeps any model clear of protobuf's 2 GiB limit.
 
 import onnxProto from "onnx-proto";
 import { type Dim, dimTerms, isStatic } from "./dim.js";
 import { type DType, fromNumbers, ONNX_DTYPE, type TensorData } from "./dtype.js";
-import { type Graph, GraphError, type Node, type Value } from "./graph.js";
+import { type Graph, GraphError, type Node, type StoredDType, type Value } from "./graph.js";
 import "./ops/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { attrInt, type LowerContext, type OnnxAttr, opDefinition } from "./registry.js";
@@ -16,6 +18,24 @@ const IR_VERSION = 8;
 
 /** Named outputs of a graph to compute. */
 export type Outputs = Record<string, Value>;
+
+/** ONNX element types of the 16-bit formats frozen weights may keep. */
+const STORED_ONNX: Record<StoredDType, number> = { float16: 10, bfloat16: 16 };
+
+/** How frozen weights are written. */
+export interface LowerOptions {
+  /** Frozen weights of at least this many bytes go to external data (default: never). */
+  externalMinBytes?: number;
+}
+
+/** One external-data file of a model: the bytes ONNX Runtime reads the initializer from. */
+export interface ExternalData {
+  path: string;
+  data: Uint8Array;
+}
+
+const bytesOf = (data: ArrayBufferView) =>
+  new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 
 function tensorProto(name: string, dtype: DType, dims: readonly number[], data: TensorData) {
   return onnx.TensorProto.create({
@@ -50,12 +70,12 @@ function attributeProto(name: string, attr: OnnxAttr) {
   }
 }
 
-function valueInfo(name: string, dtype: DType, shape: readonly Dim[]) {
+function valueInfo(name: string, dtype: DType | number, shape: readonly Dim[]) {
   return onnx.ValueInfoProto.create({
     name,
     type: {
       tensorType: {
-        elemType: ONNX_DTYPE[dtype],
+        elemType: typeof dtype === "number" ? dtype : ONNX_DTYPE[dtype],
         shape: { dim: shape.map((d) => (isStatic(d) ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -75,8 +95,8 @@ function neededNodes(graph: Graph, outputs: readonly Value[]): Node[] {
   return graph.nodes.filter((n) => needed.has(n));
 }
 
-/** Builds the ONNX model computing `outputs` (each exposed under its key). */
-export function toModelProto(graph: Graph, outputs: Outputs) {
+/** Builds the ONNX model computing `outputs` (each exposed under its key), and its external data. */
+export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions = {}) {
   const entries = Object.entries(outputs);
   if (entries.length === 0) throw new GraphError("export: no outputs requested");
   for (const [name, v] of entries) {
@@ -90,6 +110,9 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
 
   const nodes: ReturnType<typeof onnx.NodeProto.create>[] = [];
   const initializers: ReturnType<typeof onnx.TensorProto.create>[] = [];
+  const frozenInputs: ReturnType<typeof onnx.ValueInfoProto.create>[] = [];
+  const external: ExternalData[] = [];
+  const externalMin = options.externalMinBytes ?? Number.POSITIVE_INFINITY;
   const constantCache = new Map<string, string>();
   const dimCache = new Map<string, string>();
   let tmpCount = 0;
@@ -98,6 +121,7 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
     const p = v.producer;
     if (p.op === "Input") return p.attrs.name as string;
     if (p.op === "Constant" && p.attrs.name) return p.attrs.name as string;
+    if (p.op === "Frozen" && !p.attrs.stored) return p.attrs.name as string;
     return `v${v.id}`;
   };
 
@@ -198,19 +222,62 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
       initializers.push(
         tensorProto(name(v), v.dtype, v.shape as number[], node.attrs.data as TensorData),
       );
+    } else if (node.op === "Frozen") {
+      lowerFrozen(node);
     } else if (node.op !== "Input") {
       opDefinition(node.op).lower(node, ctx);
     }
   }
   for (const [outName, v] of entries) ctx.emit("Identity", [name(v)], [outName]);
 
+  /** A frozen weight: an initializer (inline or external) listed as an input too — ONNX
+   *  Runtime then treats it as overridable, so it never constant-folds the cast into a second,
+   *  float32 copy — cast to float32 where it is stored in 16 bits. */
+  function lowerFrozen(node: Node): void {
+    const v = node.outputs[0];
+    const tensorName = node.attrs.name as string;
+    const stored = node.attrs.stored as StoredDType | null;
+    const data = node.attrs.data as Float32Array | Float64Array | Uint16Array;
+    const elemType = stored ? STORED_ONNX[stored] : ONNX_DTYPE[v.dtype];
+    const dims = v.shape as number[];
+    if (data.byteLength >= externalMin) {
+      const path = `${external.length}.bin`;
+      external.push({ path, data: bytesOf(data) });
+      initializers.push(
+        onnx.TensorProto.create({
+          name: tensorName,
+          dims: [...dims],
+          dataType: elemType,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: "location", value: path },
+            { key: "offset", value: "0" },
+            { key: "length", value: String(data.byteLength) },
+          ],
+        }),
+      );
+    } else {
+      initializers.push(
+        onnx.TensorProto.create({
+          name: tensorName,
+          dims: [...dims],
+          dataType: elemType,
+          rawData: bytesOf(data),
+        }),
+      );
+    }
+    frozenInputs.push(valueInfo(tensorName, elemType, dims));
+    if (stored) ctx.emit("Cast", [tensorName], [name(v)], { to: attrInt(ONNX_DTYPE.float32) });
+  }
+
   // Inputs: those any emitted node reads (a symbolic size alone is enough to need one).
   const referenced = new Set(nodes.flatMap((n) => n.input));
   const inputs = graph.inputs
     .filter((i) => referenced.has(i.name))
     .map((i) => valueInfo(i.name, i.value.dtype, i.value.shape));
+  inputs.push(...frozenInputs);
 
-  return onnx.ModelProto.create({
+  const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: "prefrec",
     opsetImport: [{ domain: "", version: OPSET }],
@@ -222,11 +289,27 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
       output: entries.map(([n, v]) => valueInfo(n, v.dtype, v.shape)),
     },
   });
+  return { model, external };
 }
 
-/** The ONNX bytes of a graph's outputs. */
+/** Builds the ONNX model computing `outputs`, every initializer inline. */
+export function toModelProto(graph: Graph, outputs: Outputs) {
+  return lowerGraph(graph, outputs).model;
+}
+
+/** The ONNX bytes of a graph's outputs (every initializer inline). */
 export function serialize(graph: Graph, outputs: Outputs): Uint8Array {
   return onnx.ModelProto.encode(toModelProto(graph, outputs)).finish();
+}
+
+/** The ONNX bytes of a graph's outputs with large frozen weights as external data. */
+export function serializeWithExternal(
+  graph: Graph,
+  outputs: Outputs,
+  options: LowerOptions,
+): { bytes: Uint8Array; external: ExternalData[] } {
+  const { model, external } = lowerGraph(graph, outputs, options);
+  return { bytes: onnx.ModelProto.encode(model).finish(), external };
 }
 
 /** Writes the graph as a `.onnx` file (e.g. to inspect it in Netron). */
