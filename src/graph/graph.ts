@@ -78,6 +78,8 @@ export class Graph {
   readonly inputs: InputInfo[] = [];
   readonly dimSources = new Map<string, DimSource>();
   private nextId = 0;
+  /** Nodes with this id or above were added by `grad` (the backward pass). */
+  private backwardFromId = Number.POSITIVE_INFINITY;
   private readonly names = new Set<string>();
 
   constructor(readonly name = "prefrec") {}
@@ -180,6 +182,16 @@ export class Graph {
     return this.addNode("Frozen", [], { name, data, stored: stored ?? null }, [
       { dtype: dtype!, shape },
     ]).outputs[0];
+  }
+
+  /** Marks the nodes added from now on as the backward pass (called by `grad`). */
+  markBackward(): void {
+    this.backwardFromId = Math.min(this.backwardFromId, this.nextId);
+  }
+
+  /** Whether a node belongs to the backward pass. */
+  isBackward(node: Node): boolean {
+    return node.id >= this.backwardFromId;
   }
 
   private claimName(name: string): void {

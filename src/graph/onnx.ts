@@ -121,9 +121,81 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
     const p = v.producer;
     if (p.op === "Input") return p.attrs.name as string;
     if (p.op === "Constant" && p.attrs.name) return p.attrs.name as string;
-    if (p.op === "Frozen" && !p.attrs.stored) return p.attrs.name as string;
+    if (p.op === "Frozen") return p.attrs.stored ? castFor(v) : (p.attrs.name as string);
+    if (defining.has(v.id)) return `v${v.id}@${consumer!.id}`;
+    if (consumer !== null && graph.isBackward(consumer) && frozenDerived(v)) return remat(v);
     return `v${v.id}`;
   };
+
+  // Values computed from frozen weights alone by cheap layout ops (a weight's transpose): the
+  // backward pass recomputes its own copy rather than keeping the forward's alive until then.
+  const REMAT_OPS = new Set(["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Cast"]);
+  const derived = new Map<number, boolean>();
+  function frozenDerived(v: Value): boolean {
+    let known = derived.get(v.id);
+    if (known === undefined) {
+      const p = v.producer;
+      known =
+        REMAT_OPS.has(p.op) &&
+        !graph.isBackward(p) &&
+        p.inputs.some((i) => i.producer.op === "Frozen" || frozenDerived(i)) &&
+        p.inputs.every(
+          (i) => i.producer.op === "Frozen" || i.producer.op === "Constant" || frozenDerived(i),
+        );
+      derived.set(v.id, known);
+    }
+    return known;
+  }
+  const defining = new Set<number>();
+  const rematNames = new Map<string, string>();
+  /** Lowers a frozen-derived value's producer again for the backward node being lowered. */
+  function remat(v: Value): string {
+    const key = `${v.id}@${consumer!.id}`;
+    const cached = rematNames.get(key);
+    if (cached) return cached;
+    const p = v.producer;
+    for (const o of p.outputs) defining.add(o.id);
+    opDefinition(p.op).lower(p, ctx);
+    for (const o of p.outputs) {
+      defining.delete(o.id);
+      rematNames.set(`${o.id}@${consumer!.id}`, `v${o.id}@${consumer!.id}`);
+    }
+    return rematNames.get(key)!;
+  }
+
+  // The node being lowered: each consumer of a 16-bit frozen weight gets its own float32 copy.
+  let consumer: Node | null = null;
+  const casts = new Map<string, string>();
+  const castCount = new Map<number, number>();
+
+  /**
+   * The float32 copy of a 16-bit frozen weight for the node being lowered, emitted just before
+   * it: one copy for the forward pass, and one per backward consumer, so no copy lives from the
+   * forward to the backward pass (measured: every layer's copy did). ONNX Runtime would merge
+   * equal casts (common subexpression elimination), so the k-th copy casts a differently-shaped
+   * reshape of the same bits (free: a reshape is a view) and reshapes back.
+   */
+  function castFor(v: Value): string {
+    const backward = consumer !== null && graph.isBackward(consumer);
+    const key = `${v.id}:${backward ? consumer!.id : "forward"}`;
+    const cached = casts.get(key);
+    if (cached) return cached;
+    const k = castCount.get(v.id) ?? 0;
+    castCount.set(v.id, k + 1);
+    const stored = v.producer.attrs.name as string;
+    const out = ctx.tmp("f32");
+    const to = { to: attrInt(ONNX_DTYPE.float32) };
+    if (k === 0) ctx.emit("Cast", [stored], [out], to);
+    else {
+      const flat = ctx.tmp("bits");
+      const cast = ctx.tmp("f32flat");
+      ctx.emit("Reshape", [stored, ctx.int64([...new Array(k - 1).fill(1), -1])], [flat]);
+      ctx.emit("Cast", [flat], [cast], to);
+      ctx.emit("Reshape", [cast, ctx.int64(v.shape as number[])], [out]);
+    }
+    casts.set(key, out);
+    return out;
+  }
 
   const ctx: LowerContext = {
     name,
@@ -225,14 +297,16 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
     } else if (node.op === "Frozen") {
       lowerFrozen(node);
     } else if (node.op !== "Input") {
+      consumer = node;
       opDefinition(node.op).lower(node, ctx);
     }
   }
+  consumer = null;
   for (const [outName, v] of entries) ctx.emit("Identity", [name(v)], [outName]);
 
   /** A frozen weight: an initializer (inline or external) listed as an input too — ONNX
-   *  Runtime then treats it as overridable, so it never constant-folds the cast into a second,
-   *  float32 copy — cast to float32 where it is stored in 16 bits. */
+   *  Runtime then treats it as overridable, so it never constant-folds a cast into a second,
+   *  float32 copy of the whole weight. */
   function lowerFrozen(node: Node): void {
     const v = node.outputs[0];
     const tensorName = node.attrs.name as string;
@@ -267,7 +341,7 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
       );
     }
     frozenInputs.push(valueInfo(tensorName, elemType, dims));
-    if (stored) ctx.emit("Cast", [tensorName], [name(v)], { to: attrInt(ONNX_DTYPE.float32) });
+    // 16-bit weights are cast where used (castFor).
   }
 
   // Inputs: those any emitted node reads (a symbolic size alone is enough to need one).
