@@ -13,7 +13,19 @@ export type AttrValue =
   | Dim[]
   | null
   | TensorData
-  | Uint16Array;
+  | Uint16Array
+  | FileSlice;
+
+/** Bytes of a file that hold a tensor (row-major, little-endian), e.g. inside a safetensors
+ *  shard: ONNX Runtime maps them straight from the file, with no copy in this process. */
+export interface FileSlice {
+  /** Absolute folder of the file; every file-backed tensor of one graph shares it. */
+  folder: string;
+  /** File name inside `folder`. */
+  file: string;
+  offset: number;
+  length: number;
+}
 
 /** 16-bit float formats a frozen weight may keep in memory (raw bits in a Uint16Array). */
 export type StoredDType = "float16" | "bfloat16";
@@ -163,20 +175,20 @@ export class Graph {
    */
   frozen(
     name: string,
-    data: Float32Array | Float64Array | Uint16Array,
+    data: Float32Array | Float64Array | Uint16Array | FileSlice,
     shape: readonly number[],
     stored?: StoredDType,
   ): Value {
-    const dtype = data instanceof Uint16Array ? "float32" : dtypeOfArray(data);
-    if (data instanceof Uint16Array && !stored)
+    const sixteen = data instanceof Uint16Array || !ArrayBuffer.isView(data);
+    const dtype = sixteen ? "float32" : dtypeOfArray(data);
+    if (sixteen && !stored)
       throw new GraphError(`frozen "${name}": 16-bit data needs its stored dtype`);
-    if (!(data instanceof Uint16Array) && stored)
-      throw new GraphError(`frozen "${name}": stored ${stored} needs 16-bit (Uint16Array) data`);
+    if (!sixteen && stored)
+      throw new GraphError(`frozen "${name}": stored ${stored} needs 16-bit data`);
     const size = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== size) {
-      throw new GraphError(
-        `frozen "${name}": ${data.length} values for shape ${formatShape(shape)}`,
-      );
+    const length = ArrayBuffer.isView(data) ? data.length : data.length / 2;
+    if (length !== size) {
+      throw new GraphError(`frozen "${name}": ${length} values for shape ${formatShape(shape)}`);
     }
     this.claimName(name);
     return this.addNode("Frozen", [], { name, data, stored: stored ?? null }, [

@@ -3,7 +3,15 @@
 export { grad } from "./autodiff.js";
 export * from "./dim.js";
 export * from "./dtype.js";
-export { type Attrs, Graph, GraphError, type Node, type StoredDType, Value } from "./graph.js";
+export {
+  type Attrs,
+  type FileSlice,
+  Graph,
+  GraphError,
+  type Node,
+  type StoredDType,
+  Value,
+} from "./graph.js";
 export { layerNorm, linear, rmsNorm } from "./layers.js";
 export {
   type ExternalData,

@@ -6,7 +6,14 @@
 import onnxProto from "onnx-proto";
 import { type Dim, dimTerms, isStatic } from "./dim.js";
 import { type DType, fromNumbers, ONNX_DTYPE, type TensorData } from "./dtype.js";
-import { type Graph, GraphError, type Node, type StoredDType, type Value } from "./graph.js";
+import {
+  type FileSlice,
+  type Graph,
+  GraphError,
+  type Node,
+  type StoredDType,
+  type Value,
+} from "./graph.js";
 import "./ops/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { attrInt, type LowerContext, type OnnxAttr, opDefinition } from "./registry.js";
@@ -112,6 +119,7 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
   const initializers: ReturnType<typeof onnx.TensorProto.create>[] = [];
   const frozenInputs: ReturnType<typeof onnx.ValueInfoProto.create>[] = [];
   const external: ExternalData[] = [];
+  let folder: string | undefined;
   const externalMin = options.externalMinBytes ?? Number.POSITIVE_INFINITY;
   const constantCache = new Map<string, string>();
   const dimCache = new Map<string, string>();
@@ -311,11 +319,32 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
     const v = node.outputs[0];
     const tensorName = node.attrs.name as string;
     const stored = node.attrs.stored as StoredDType | null;
-    const data = node.attrs.data as Float32Array | Float64Array | Uint16Array;
+    const data = node.attrs.data as Float32Array | Float64Array | Uint16Array | FileSlice;
     const elemType = stored ? STORED_ONNX[stored] : ONNX_DTYPE[v.dtype];
     const dims = v.shape as number[];
-    if (data.byteLength >= externalMin) {
-      const path = `${external.length}.bin`;
+    if (!ArrayBuffer.isView(data)) {
+      // Read (memory-mapped) by ONNX Runtime from the file itself, relative to one folder.
+      if (folder !== undefined && folder !== data.folder) {
+        throw new GraphError(
+          `export: frozen "${tensorName}" is in ${data.folder}, another graph weight in ${folder}`,
+        );
+      }
+      folder = data.folder;
+      initializers.push(
+        onnx.TensorProto.create({
+          name: tensorName,
+          dims: [...dims],
+          dataType: elemType,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: "location", value: data.file },
+            { key: "offset", value: String(data.offset) },
+            { key: "length", value: String(data.length) },
+          ],
+        }),
+      );
+    } else if (data.byteLength >= externalMin) {
+      const path = `_prefrec_${external.length}.bin`;
       external.push({ path, data: bytesOf(data) });
       initializers.push(
         onnx.TensorProto.create({
@@ -363,7 +392,7 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
       output: entries.map(([n, v]) => valueInfo(n, v.dtype, v.shape)),
     },
   });
-  return { model, external };
+  return { model, external, folder };
 }
 
 /** Builds the ONNX model computing `outputs`, every initializer inline. */
@@ -376,14 +405,15 @@ export function serialize(graph: Graph, outputs: Outputs): Uint8Array {
   return onnx.ModelProto.encode(toModelProto(graph, outputs)).finish();
 }
 
-/** The ONNX bytes of a graph's outputs with large frozen weights as external data. */
+/** The ONNX bytes of a graph's outputs with large frozen weights as external data: in-memory
+ *  arrays to hand over, and the folder of file-backed ones. */
 export function serializeWithExternal(
   graph: Graph,
   outputs: Outputs,
   options: LowerOptions,
-): { bytes: Uint8Array; external: ExternalData[] } {
-  const { model, external } = lowerGraph(graph, outputs, options);
-  return { bytes: onnx.ModelProto.encode(model).finish(), external };
+): { bytes: Uint8Array; external: ExternalData[]; folder?: string } {
+  const { model, external, folder } = lowerGraph(graph, outputs, options);
+  return { bytes: onnx.ModelProto.encode(model).finish(), external, folder };
 }
 
 /** Writes the graph as a `.onnx` file (e.g. to inspect it in Netron). */

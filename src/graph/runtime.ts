@@ -70,15 +70,18 @@ export class Runtime {
 
   /**
    * Compiles the graph computing `outputs`; the same graph structure over the same frozen arrays
-   * reuses one session. ONNX Runtime copies external data into the session it creates, so each
-   * compiled graph holding frozen weights costs their stored size (see docs/memory.md).
+   * reuses one session. Frozen arrays in memory are copied into the session (measured: twice
+   * their size while it is created, once after); file-backed ones are memory-mapped by ONNX
+   * Runtime straight from the checkpoint's files, with no copy (see docs/memory.md).
    */
   async compile(graph: Graph, outputs: Outputs): Promise<CompiledGraph> {
-    const { bytes, external } = serializeWithExternal(graph, outputs, {
+    const { bytes, external, folder } = serializeWithExternal(graph, outputs, {
       externalMinBytes: this.externalMinBytes,
     });
-    // External data is not in the bytes: the arrays' identities complete the key.
-    const hash = createHash("sha256").update(bytes);
+    // External data is not in the bytes: the arrays' identities and the folder complete the key.
+    const hash = createHash("sha256")
+      .update(bytes)
+      .update(`|${folder ?? ""}`);
     for (const e of external) hash.update(`|${e.path}:${arrayId(e.data)}`);
     const key = hash.digest("hex");
     let session = this.sessions.get(key);
@@ -95,6 +98,9 @@ export class Runtime {
         logSeverityLevel: 3,
       };
       if (external.length > 0) options.externalData = external;
+      // File-backed weights (a checkpoint's shards) are memory-mapped from this folder.
+      if (folder !== undefined)
+        options.extra = { session: { model_external_initializers_file_folder_path: folder } };
       session = ort.InferenceSession.create(bytes, options);
       session.catch(() => this.sessions.delete(key));
       this.sessions.set(key, session);

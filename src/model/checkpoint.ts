@@ -2,7 +2,7 @@
 // and weights (float32, or frozen 16-bit tensors kept as stored), validated against the config
 // and the machine's memory before anything is read; and saving the same kind of directory.
 import { copyFile, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { DirectoryNotEmptyError, withAtomicDir, writeFileAtomic } from "../io/atomic.js";
 import {
   SafetensorsError,
@@ -13,7 +13,14 @@ import {
 import { type LmConfig, lmConfigToJson, loadLmConfig } from "./config.js";
 import { checkFits } from "./memory.js";
 import { expectedTensorShapes } from "./names.js";
-import { float32Of, type NamedTensor, numel, sameShape, type Weights } from "./weights.js";
+import {
+  float32Of,
+  type NamedTensor,
+  numel,
+  sameShape,
+  tensorLength,
+  type Weights,
+} from "./weights.js";
 
 const asFloat32 = (t: NamedTensor): NamedTensor =>
   t.stored ? { shape: t.shape, data: float32Of(t) } : t;
@@ -187,9 +194,10 @@ export async function planWeights(
 
 /**
  * Loads every tensor the config expects (F32/F16/BF16/F64 on disk) as float32, or with
- * `weightsDtype: "stored"` keeps F16/BF16 tensors as their 16-bit bits. Headers are checked
- * first (names, shapes, dtypes, the memory it needs); each tensor is then read straight into its
- * final array, shard by shard, so no second copy of the model exists at any time.
+ * `weightsDtype: "stored"` leaves F16/BF16 tensors in their shards (references to their bytes,
+ * which the compiled graphs memory-map). Headers are checked first (names, shapes, dtypes, the
+ * memory it needs); float32 tensors are then read straight into their final arrays, shard by
+ * shard, so no second copy of the model exists at any time.
  */
 export async function loadWeights(
   dir: string,
@@ -268,7 +276,10 @@ export async function loadWeights(
   return new Map([...expected.keys()].map((name) => [name, loaded.get(name)!]));
 }
 
-/** Reads one tensor: 16-bit bits kept as stored when asked (little-endian hosts), else float32. */
+/**
+ * One tensor: with `stored`, an F16/BF16 tensor stays in its file — a reference to its bytes that
+ * ONNX Runtime memory-maps (little-endian hosts) — else it is read as float32.
+ */
 async function readTensor(
   file: SafetensorsFile,
   name: string,
@@ -280,10 +291,15 @@ async function readTensor(
     (entry.dtype === "F16" || entry.dtype === "BF16") &&
     littleEndian
   ) {
-    const raw = await file.readRaw(name);
-    const bits = new Uint16Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 2);
+    const path = resolve(file.path);
+    const slice = {
+      folder: dirname(path),
+      file: basename(path),
+      offset: file.header.dataStart + entry.begin,
+      length: entry.end - entry.begin,
+    };
     const dtype = entry.dtype === "F16" ? "float16" : "bfloat16";
-    return { shape: [...raw.shape], data: new Float32Array(0), stored: { dtype, bits } };
+    return { shape: [...entry.shape], data: new Float32Array(0), stored: { dtype, file: slice } };
   }
   return file.readF32(name);
 }
@@ -308,7 +324,7 @@ export function validateWeights(config: LmConfig, weights: Weights, where = "wei
     if (!sameShape(t.shape, shape))
       throw new CheckpointError(where, `has shape [${t.shape}], expected [${shape}]`, name);
     const n = shape.reduce((a, b) => a * b, 1);
-    const count = t.stored ? t.stored.bits.length : t.data.length;
+    const count = tensorLength(t);
     if (count !== n)
       throw new CheckpointError(where, `has ${count} values, shape [${shape}] needs ${n}`, name);
   }

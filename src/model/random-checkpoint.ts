@@ -5,6 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
+import { numberToF16Bits } from "../io/float16.js";
 import { type RawTensor, writeSafetensors } from "../io/safetensors.js";
 import { type LmConfig, lmConfigToJson } from "./config.js";
 import { expectedTensorShapes } from "./names.js";
@@ -37,23 +38,9 @@ function fillRandom(
     s >>>= 0;
     f[0] = ((s / 4294967296) * 2 - 1) * a;
     // BF16: the top half of the float32 bits (truncation); F16: rounded to nearest.
-    bits[i] = dtype === "BF16" ? u[0] >>> 16 : toF16(f[0]);
+    bits[i] = dtype === "BF16" ? u[0] >>> 16 : numberToF16Bits(f[0]);
   }
   state[0] = s;
-}
-
-/** float32 → IEEE half (round to nearest even), for the small values written here. */
-function toF16(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
-  const sign = (u >>> 16) & 0x8000;
-  const exp = ((u >>> 23) & 0xff) - 127 + 15;
-  if (exp <= 0) return sign; // flush tiny values to zero
-  if (exp >= 31) return sign | 0x7c00;
-  let mant = (u >>> 13) & 0x3ff;
-  const rest = u & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && mant & 1)) mant += 1;
-  return (sign | (exp << 10)) + mant;
 }
 
 const ONE: Record<"BF16" | "F16", number> = { BF16: 0x3f80, F16: 0x3c00 };

@@ -89,7 +89,7 @@ export function bindModel(
       );
     }
     if (t.stored && dtype === "float32") {
-      v = graph.frozen(name, t.stored.bits, t.shape, t.stored.dtype);
+      v = graph.frozen(name, t.stored.bits ?? t.stored.file!, t.shape, t.stored.dtype);
     } else if (train || frozenAs === "input") {
       v = graph.input(name, dtype, t.shape);
       feeds[name] = toDtype(float32Of(t), dtype);
