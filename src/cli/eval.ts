@@ -6,13 +6,17 @@ import { loadExamples } from "../data/index.js";
 import { evaluate, PROTOCOLS, type Protocol } from "../eval/evaluate.js";
 import { writeEvalReport } from "../eval/report.js";
 import { Runtime } from "../graph/index.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import type { WeightsDtype } from "../model/checkpoint.js";
+import { loadLmConfig } from "../model/config.js";
 import { LanguageModel } from "../model/lm.js";
+import { planRunMemory } from "../model/run-memory.js";
 import { LmTokenizer } from "../model/tokenizer.js";
 import { resolveModel } from "../train/init.js";
 import { startStepProgress } from "../train/progress.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
+import { modelCliError, weightsDtypeOption } from "./model.js";
 
 const count = integerAtLeast(0);
 const protocolList = (value: string): Protocol[] => {
@@ -59,6 +63,7 @@ export function registerEval(program: CommandUnknownOpts): void {
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
     )
     .option("--threads <n>", "intra-op threads", count)
+    .addOption(weightsDtypeOption())
     .option("--json", "print metrics.json instead of the Markdown table")
     .option("--quiet", "no progress output")
     .action(async (target, opts) => {
@@ -69,9 +74,24 @@ export function registerEval(program: CommandUnknownOpts): void {
           provider: opts.provider as "cpu" | "cuda",
           threads: opts.threads,
         });
+        // Memory: estimated from the headers (a run that cannot fit stops here), measured at the end.
+        const weightsDtype = opts.weightsDtype as WeightsDtype;
+        const memory = await planRunMemory(
+          resolved.modelDir,
+          await loadLmConfig(resolved.modelDir),
+          weightsDtype,
+          {
+            batch: opts.batchSize,
+            tokens: opts.maxPromptTokens + 200,
+            predicted: 200,
+            training: false,
+          },
+        );
+        if (!opts.quiet) process.stderr.write(`${memory.line}\n`);
         const lm = await LanguageModel.load(resolved.modelDir, {
           adapter: adapterDir ?? undefined,
           runtime,
+          weightsDtype,
         });
         const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
         let examples = await loadExamples(opts.data, opts.split as "train" | "valid" | "test");
@@ -108,6 +128,10 @@ export function registerEval(program: CommandUnknownOpts): void {
           },
           predictions,
         );
+        const record = memory.record();
+        await writeFileAtomic(join(out, "memory.json"), `${JSON.stringify(record, null, 2)}\n`);
+        if (!opts.quiet)
+          process.stderr.write(`memory: measured peak ${record.measuredPeakRssGib} GiB RSS\n`);
         process.stdout.write(opts.json ? `${JSON.stringify(metrics)}\n` : md);
       } catch (error) {
         if (

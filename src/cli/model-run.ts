@@ -6,14 +6,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { Runtime } from "../graph/index.js";
-import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
+import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
 import { LmTokenizer } from "../model/tokenizer.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
+import { modelCliError, weightsDtypeOption } from "./model.js";
 
 function parseIds(value: string): number[] {
   const ids = value.split(",").map((s) => Number(s.trim()));
@@ -23,8 +23,17 @@ function parseIds(value: string): number[] {
   return ids;
 }
 
-async function openModel(dir: string, adapter: string | undefined, provider: "cpu" | "cuda") {
-  return LanguageModel.load(dir, { adapter, runtime: new Runtime({ provider }) });
+async function openModel(
+  dir: string,
+  adapter: string | undefined,
+  provider: "cpu" | "cuda",
+  weightsDtype: string,
+) {
+  return LanguageModel.load(dir, {
+    adapter,
+    runtime: new Runtime({ provider }),
+    weightsDtype: weightsDtype as WeightsDtype,
+  });
 }
 
 function checkIds(model: LanguageModel, ids: readonly number[], what: string): void {
@@ -48,13 +57,14 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
     )
+    .addOption(weightsDtypeOption())
     .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
     .action(async (dir, opts) => {
       try {
         if ((opts.ids === undefined) === (opts.text === undefined)) {
           throw new CliError("give exactly one of --ids or --text");
         }
-        const model = await openModel(dir, opts.adapter, opts.provider);
+        const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
         const ids =
           opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
         checkIds(model, ids, "--ids");
@@ -94,10 +104,11 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
     )
+    .addOption(weightsDtypeOption())
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
       try {
-        const model = await openModel(dir, opts.adapter, opts.provider);
+        const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
         const tokenizer = await LmTokenizer.load(dir);
         const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
         const eos = model.config.eosTokenIds[0];
@@ -138,10 +149,11 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .addOption(
       new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
     )
+    .addOption(weightsDtypeOption())
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
       try {
-        const model = await openModel(dir, opts.adapter, opts.provider);
+        const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
         const tokenizer = await LmTokenizer.load(dir);
         const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
         let candidates: string[] | undefined;

@@ -1,9 +1,15 @@
 // `prefrec model …`: create and inspect LLaMA-family model directories (running them is in
 // model-run.ts). Each subcommand is one register function.
-import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { assertDirWritable, DirectoryNotEmptyError } from "../io/atomic.js";
 import { SafetensorsError } from "../io/safetensors.js";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
+import {
+  CheckpointError,
+  loadCheckpoint,
+  planWeights,
+  saveCheckpoint,
+  type WeightsDtype,
+} from "../model/checkpoint.js";
 import { ConfigError } from "../model/config.js";
 import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
@@ -14,6 +20,27 @@ import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { registerModelMerge, registerModelRun } from "./model-run.js";
+
+/** `--weights-dtype`: how frozen weights are held (part of the runtime/model option set). */
+export function weightsDtypeOption() {
+  return new Option(
+    "--weights-dtype <dtype>",
+    "frozen weights as stored (F16/BF16 stay 16-bit, memory-mapped from the checkpoint) or float32",
+  )
+    .choices(["stored", "float32"])
+    .default("stored");
+}
+
+/** What a model directory's frozen weights will be held as, for `model info`. */
+export function describeWeights(
+  dtypes: Record<string, number>,
+  weightsDtype: WeightsDtype,
+): string {
+  const sixteen = (dtypes.BF16 ?? 0) + (dtypes.F16 ?? 0) > 0;
+  if (weightsDtype === "float32" || !sixteen) return "float32 in memory";
+  const kinds = ["BF16", "F16"].filter((d) => dtypes[d]).join("/");
+  return `${kinds} as stored (memory-mapped from the checkpoint, cast to float32 per use)${dtypes.F32 ? "; F32 tensors in memory" : ""}`;
+}
 
 /** Turns the model layer's input errors (which name the file and tensor/field) into CLI errors. */
 export function modelCliError(error: unknown): unknown {
@@ -112,15 +139,26 @@ function registerInfo(group: CommandUnknownOpts): void {
       "Validate a model directory (config + every tensor) and print its configuration as JSON",
     )
     .argument("<dir>", "model directory")
-    .action(async (dir) => {
+    .addOption(weightsDtypeOption())
+    .action(async (dir, opts) => {
       try {
         const unexpected: string[] = [];
+        const weightsDtype = opts.weightsDtype as WeightsDtype;
+        // Stored weights are checked from the headers without reading a 16-bit tensor.
         const { config } = await loadCheckpoint(dir, {
           onUnexpected: (names) => unexpected.push(...names),
+          weightsDtype,
         });
+        const plan = await planWeights(dir, config, weightsDtype);
         const { extra: _extra, ...shown } = config;
+        const weights = {
+          dtype: weightsDtype,
+          stored: plan.dtypes,
+          held: describeWeights(plan.dtypes, weightsDtype),
+          gib: Number((plan.bytes / 2 ** 30).toFixed(3)),
+        };
         process.stdout.write(
-          `${JSON.stringify({ ...shown, parameters: parameterCount(config), unexpectedTensors: unexpected })}\n`,
+          `${JSON.stringify({ ...shown, parameters: parameterCount(config), weights, unexpectedTensors: unexpected })}\n`,
         );
       } catch (error) {
         throw modelCliError(error);

@@ -16,6 +16,7 @@ import type { Weights } from "../model/weights.js";
 import { isPreference } from "../objectives/index.js";
 import type { TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
+import { trainWeightsDtype } from "./memory.js";
 import { type TokenizedExample, tokenizeExample } from "./tokenize.js";
 
 export interface StartingPoint {
@@ -30,7 +31,10 @@ export interface StartingPoint {
 /** Loads the model a run starts from, its tokenizer, and (LoRA) the adapter to train. */
 export async function loadStartingPoint(config: TrainConfig): Promise<StartingPoint> {
   const modelDir = config.initModel ?? config.model;
-  const { config: modelConfig, weights } = await loadCheckpoint(modelDir);
+  // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped).
+  const { config: modelConfig, weights } = await loadCheckpoint(modelDir, {
+    weightsDtype: trainWeightsDtype(config),
+  });
   const tokenizer = await LmTokenizer.load(
     existsSync(join(modelDir, "tokenizer.json")) ? modelDir : config.model,
   );

@@ -21,6 +21,7 @@ import {
 } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
 import { TrainingError } from "./errors.js";
+import { planTrainMemory } from "./memory.js";
 import { AdamW, clipGradNorm } from "./optim.js";
 import { stepProgram } from "./program.js";
 import { startStepProgress } from "./progress.js";
@@ -96,7 +97,7 @@ export async function train(
   const objective = config.objective;
   const K = negativesUsed(objective);
   const N = 1 + K;
-
+  const memory = await planTrainMemory(config, N, log); // a run that cannot fit stops here
   // Model, tokenizer, trainable tensors.
   const { modelDir, modelConfig, weights, tokenizer, adapter } = await loadStartingPoint(config);
 
@@ -393,6 +394,7 @@ export async function train(
     interrupted,
     checkpoints: { last: lastDir, best: state.bestStep === null ? null : bestDir },
   };
-  await writeFileAtomic(join(runDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  const json = JSON.stringify({ ...summary, memory: memory.record() }, null, 2); // + peak memory
+  await writeFileAtomic(join(runDir, "summary.json"), `${json}\n`);
   return summary;
 }
