@@ -5,6 +5,7 @@
 //
 //   node --import tsx bench/big-model.ts --shape qwen2.5-0.5b|tinyllama-1.1b|llama2-7b
 //     [--weights-dtype stored|float32] [--frozen-as constant|input] [--provider cpu|cuda]
+//     [--write-only]   (only (re)write the checkpoint)
 // One shape per process (peak RSS is per process); --shape all runs each in a child process.
 
 import { spawnSync } from "node:child_process";
@@ -92,6 +93,7 @@ const { values } = parseArgs({
     "weights-dtype": { type: "string", default: "stored" },
     "frozen-as": { type: "string", default: "constant" },
     provider: { type: "string", default: "cpu" },
+    "write-only": { type: "boolean", default: false },
   },
 });
 const shape = values.shape!;
@@ -121,12 +123,13 @@ const log = (m: string) => process.stderr.write(`[${shape}] ${m}\n`);
 const seconds = (t0: number) => Number(((performance.now() - t0) / 1000).toFixed(2));
 
 const dir = join(".tmp", "big-model", shape);
-if (!existsSync(join(dir, "model.safetensors.index.json"))) {
+if (!existsSync(join(dir, "model.safetensors.index.json")) || values["write-only"]) {
   log(`writing a random BF16 checkpoint (${(parameterCount(config) / 1e9).toFixed(2)}B) to ${dir}`);
   const t0 = performance.now();
   await writeRandomCheckpoint(dir, config, { seed: 1 });
   log(`written in ${seconds(t0)} s`);
 }
+if (values["write-only"]) process.exit(0);
 
 const PROMPT = 256;
 const CANDIDATES = 20;
@@ -139,7 +142,9 @@ const candidates = Array.from({ length: CANDIDATES }, () =>
 );
 const estimate = estimateMemory(config, {
   weightsBytes: parameterCount(config) * (weightsDtype === "stored" ? 2 : 4),
-  residentGraphs: frozenAs === "constant" ? 1 : 0,
+  // Stored weights are memory-mapped from the checkpoint (no copy per graph); float32 ones held
+  // as constants are copied into the one live graph.
+  residentGraphs: weightsDtype === "float32" && frozenAs === "constant" ? 1 : 0,
   lora: { r: 8, targets: PROJECTIONS },
   batch: 1,
   tokens: PROMPT + CANDIDATES * 10,

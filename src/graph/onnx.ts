@@ -304,6 +304,14 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
       );
     } else if (node.op === "Frozen") {
       lowerFrozen(node);
+    } else if (isStoredGather(node)) {
+      // Rows of a 16-bit table (the embedding) are gathered first, then only they are cast.
+      const rows = ctx.tmp("rows16");
+      const table = node.inputs[0].producer.attrs.name as string;
+      ctx.emit("Gather", [table, name(node.inputs[1])], [rows], {
+        axis: attrInt(node.attrs.axis as number),
+      });
+      ctx.emit("Cast", [rows], [name(node.outputs[0])], { to: attrInt(ONNX_DTYPE.float32) });
     } else if (node.op !== "Input") {
       consumer = node;
       opDefinition(node.op).lower(node, ctx);
@@ -311,6 +319,11 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
   }
   consumer = null;
   for (const [outName, v] of entries) ctx.emit("Identity", [name(v)], [outName]);
+
+  function isStoredGather(node: Node): boolean {
+    const data = node.inputs[0]?.producer;
+    return node.op === "Gather" && data?.op === "Frozen" && data.attrs.stored !== null;
+  }
 
   /** A frozen weight: an initializer (inline or external) listed as an input too — ONNX
    *  Runtime then treats it as overridable, so it never constant-folds a cast into a second,

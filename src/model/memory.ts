@@ -69,7 +69,7 @@ export function loraParameterCount(
 
 /**
  * Estimates a run's peak memory. Activations: float32 copies of one layer's weights and of the
- * embedding and head, per-layer hidden
+ * head, per-layer hidden
  * states (≈ 6·D + 3·I floats per token) and attention scores (heads·T² per sequence), all
  * layers' when training, plus the logits of the predicted positions (and their softmax).
  */
@@ -80,11 +80,11 @@ export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstima
   const T = plan.tokens;
   const perLayerTokens = plan.batch * T * (6 * D + 3 * I) * 4;
   const attention = plan.batch * config.numHeads * T * T * 4 * 2;
-  // float32 copies of 16-bit weights alive at once: one layer's, and the embedding's and the
-  // head's (the embedding's copy serves both passes of the shared-prefix program).
+  // float32 copies of 16-bit weights alive at once: one layer's and the head's (embedding rows
+  // are gathered in 16 bits, then cast).
   const vocabMatrix = config.vocabSize * D * 4;
   const layerWeights =
-    ((parameterCount(config) - vocabMatrix / 4) / Math.max(1, L)) * 4 + 2 * vocabMatrix;
+    ((parameterCount(config) - vocabMatrix / 4) / Math.max(1, L)) * 4 + vocabMatrix;
   const logits = plan.batch * (plan.predicted ?? T) * config.vocabSize * 4 * 3;
   const activations =
     layerWeights +
