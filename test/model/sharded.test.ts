@@ -44,9 +44,9 @@ for (const dtype of ["BF16", "F16"] as const) {
     const a = await new LanguageModel(config, stored.weights, { runtime: testRuntime }).logits(ids);
     const b = await new LanguageModel(config, f32.weights, { runtime: testRuntime }).logits(ids);
     const scale = Math.max(...Array.from(b.data as Float32Array, Math.abs));
-    (a.data as Float32Array).forEach((v, i) =>
-      assert.ok(Math.abs(v - (b.data as Float32Array)[i]) <= 1e-6 * scale),
-    );
+    const bData = b.data as Float32Array;
+    for (const [i, v] of (a.data as Float32Array).entries())
+      assert.ok(Math.abs(v - bData[i]) <= 1e-6 * scale);
     // Norm weights are exactly 1, others random and small.
     assert.ok(f32.weights.get("model.norm.weight")!.data.every((v) => v === 1));
     const q = f32.weights.get("model.layers.1.self_attn.q_proj.weight")!.data;
