@@ -6,14 +6,8 @@
 import onnxProto from "onnx-proto";
 import { type Dim, dimTerms, isStatic } from "./dim.js";
 import { type DType, fromNumbers, ONNX_DTYPE, type TensorData } from "./dtype.js";
-import {
-  type FileSlice,
-  type Graph,
-  GraphError,
-  type Node,
-  type StoredDType,
-  type Value,
-} from "./graph.js";
+import { FrozenLowering, type LowerOptions } from "./frozen.js";
+import { type Graph, GraphError, type Node, type Value } from "./graph.js";
 import "./ops/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { attrInt, type LowerContext, type OnnxAttr, opDefinition } from "./registry.js";
@@ -26,23 +20,7 @@ const IR_VERSION = 8;
 /** Named outputs of a graph to compute. */
 export type Outputs = Record<string, Value>;
 
-/** ONNX element types of the 16-bit formats frozen weights may keep. */
-const STORED_ONNX: Record<StoredDType, number> = { float16: 10, bfloat16: 16 };
-
-/** How frozen weights are written. */
-export interface LowerOptions {
-  /** Frozen weights of at least this many bytes go to external data (default: never). */
-  externalMinBytes?: number;
-}
-
-/** One external-data file of a model: the bytes ONNX Runtime reads the initializer from. */
-export interface ExternalData {
-  path: string;
-  data: Uint8Array;
-}
-
-const bytesOf = (data: ArrayBufferView) =>
-  new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+export type { ExternalData, LowerOptions } from "./frozen.js";
 
 function tensorProto(name: string, dtype: DType, dims: readonly number[], data: TensorData) {
   return onnx.TensorProto.create({
@@ -117,10 +95,6 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
 
   const nodes: ReturnType<typeof onnx.NodeProto.create>[] = [];
   const initializers: ReturnType<typeof onnx.TensorProto.create>[] = [];
-  const frozenInputs: ReturnType<typeof onnx.ValueInfoProto.create>[] = [];
-  const external: ExternalData[] = [];
-  let folder: string | undefined;
-  const externalMin = options.externalMinBytes ?? Number.POSITIVE_INFINITY;
   const constantCache = new Map<string, string>();
   const dimCache = new Map<string, string>();
   let tmpCount = 0;
@@ -129,81 +103,8 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
     const p = v.producer;
     if (p.op === "Input") return p.attrs.name as string;
     if (p.op === "Constant" && p.attrs.name) return p.attrs.name as string;
-    if (p.op === "Frozen") return p.attrs.stored ? castFor(v) : (p.attrs.name as string);
-    if (defining.has(v.id)) return `v${v.id}@${consumer!.id}`;
-    if (consumer !== null && graph.isBackward(consumer) && frozenDerived(v)) return remat(v);
-    return `v${v.id}`;
+    return frozen.name(v) ?? `v${v.id}`;
   };
-
-  // Values computed from frozen weights alone by cheap layout ops (a weight's transpose): the
-  // backward pass recomputes its own copy rather than keeping the forward's alive until then.
-  const REMAT_OPS = new Set(["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Cast"]);
-  const derived = new Map<number, boolean>();
-  function frozenDerived(v: Value): boolean {
-    let known = derived.get(v.id);
-    if (known === undefined) {
-      const p = v.producer;
-      known =
-        REMAT_OPS.has(p.op) &&
-        !graph.isBackward(p) &&
-        p.inputs.some((i) => i.producer.op === "Frozen" || frozenDerived(i)) &&
-        p.inputs.every(
-          (i) => i.producer.op === "Frozen" || i.producer.op === "Constant" || frozenDerived(i),
-        );
-      derived.set(v.id, known);
-    }
-    return known;
-  }
-  const defining = new Set<number>();
-  const rematNames = new Map<string, string>();
-  /** Lowers a frozen-derived value's producer again for the backward node being lowered. */
-  function remat(v: Value): string {
-    const key = `${v.id}@${consumer!.id}`;
-    const cached = rematNames.get(key);
-    if (cached) return cached;
-    const p = v.producer;
-    for (const o of p.outputs) defining.add(o.id);
-    opDefinition(p.op).lower(p, ctx);
-    for (const o of p.outputs) {
-      defining.delete(o.id);
-      rematNames.set(`${o.id}@${consumer!.id}`, `v${o.id}@${consumer!.id}`);
-    }
-    return rematNames.get(key)!;
-  }
-
-  // The node being lowered: each consumer of a 16-bit frozen weight gets its own float32 copy.
-  let consumer: Node | null = null;
-  const casts = new Map<string, string>();
-  const castCount = new Map<number, number>();
-
-  /**
-   * The float32 copy of a 16-bit frozen weight for the node being lowered, emitted just before
-   * it: one copy for the forward pass, and one per backward consumer, so no copy lives from the
-   * forward to the backward pass (measured: every layer's copy did). ONNX Runtime would merge
-   * equal casts (common subexpression elimination), so the k-th copy casts a differently-shaped
-   * reshape of the same bits (free: a reshape is a view) and reshapes back.
-   */
-  function castFor(v: Value): string {
-    const backward = consumer !== null && graph.isBackward(consumer);
-    const key = `${v.id}:${backward ? consumer!.id : "forward"}`;
-    const cached = casts.get(key);
-    if (cached) return cached;
-    const k = castCount.get(v.id) ?? 0;
-    castCount.set(v.id, k + 1);
-    const stored = v.producer.attrs.name as string;
-    const out = ctx.tmp("f32");
-    const to = { to: attrInt(ONNX_DTYPE.float32) };
-    if (k === 0) ctx.emit("Cast", [stored], [out], to);
-    else {
-      const flat = ctx.tmp("bits");
-      const cast = ctx.tmp("f32flat");
-      ctx.emit("Reshape", [stored, ctx.int64([...new Array(k - 1).fill(1), -1])], [flat]);
-      ctx.emit("Cast", [flat], [cast], to);
-      ctx.emit("Reshape", [cast, ctx.int64(v.shape as number[])], [out]);
-    }
-    casts.set(key, out);
-    return out;
-  }
 
   const ctx: LowerContext = {
     name,
@@ -248,6 +149,8 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
       return out;
     },
   };
+
+  const frozen = new FrozenLowering(graph, ctx, initializers, options);
 
   /** A [1] int64 tensor holding one size, read off the inputs' shapes when symbolic. */
   function dimTensor(dim: Dim): string {
@@ -303,95 +206,21 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
         tensorProto(name(v), v.dtype, v.shape as number[], node.attrs.data as TensorData),
       );
     } else if (node.op === "Frozen") {
-      lowerFrozen(node);
-    } else if (isStoredGather(node)) {
-      // Rows of a 16-bit table (the embedding) are gathered first, then only they are cast.
-      const rows = ctx.tmp("rows16");
-      const table = node.inputs[0].producer.attrs.name as string;
-      ctx.emit("Gather", [table, name(node.inputs[1])], [rows], {
-        axis: attrInt(node.attrs.axis as number),
-      });
-      ctx.emit("Cast", [rows], [name(node.outputs[0])], { to: attrInt(ONNX_DTYPE.float32) });
-    } else if (node.op !== "Input") {
-      consumer = node;
+      frozen.lowerFrozen(node);
+    } else if (!frozen.lowerStoredGather(node) && node.op !== "Input") {
+      frozen.consumer = node;
       opDefinition(node.op).lower(node, ctx);
     }
   }
-  consumer = null;
+  frozen.consumer = null;
   for (const [outName, v] of entries) ctx.emit("Identity", [name(v)], [outName]);
-
-  function isStoredGather(node: Node): boolean {
-    const data = node.inputs[0]?.producer;
-    return node.op === "Gather" && data?.op === "Frozen" && data.attrs.stored !== null;
-  }
-
-  /** A frozen weight: an initializer (inline or external) listed as an input too — ONNX
-   *  Runtime then treats it as overridable, so it never constant-folds a cast into a second,
-   *  float32 copy of the whole weight. */
-  function lowerFrozen(node: Node): void {
-    const v = node.outputs[0];
-    const tensorName = node.attrs.name as string;
-    const stored = node.attrs.stored as StoredDType | null;
-    const data = node.attrs.data as Float32Array | Float64Array | Uint16Array | FileSlice;
-    const elemType = stored ? STORED_ONNX[stored] : ONNX_DTYPE[v.dtype];
-    const dims = v.shape as number[];
-    if (!ArrayBuffer.isView(data)) {
-      // Read (memory-mapped) by ONNX Runtime from the file itself, relative to one folder.
-      if (folder !== undefined && folder !== data.folder) {
-        throw new GraphError(
-          `export: frozen "${tensorName}" is in ${data.folder}, another graph weight in ${folder}`,
-        );
-      }
-      folder = data.folder;
-      initializers.push(
-        onnx.TensorProto.create({
-          name: tensorName,
-          dims: [...dims],
-          dataType: elemType,
-          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-          externalData: [
-            { key: "location", value: data.file },
-            { key: "offset", value: String(data.offset) },
-            { key: "length", value: String(data.length) },
-          ],
-        }),
-      );
-    } else if (data.byteLength >= externalMin) {
-      const path = `_prefrec_${external.length}.bin`;
-      external.push({ path, data: bytesOf(data) });
-      initializers.push(
-        onnx.TensorProto.create({
-          name: tensorName,
-          dims: [...dims],
-          dataType: elemType,
-          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-          externalData: [
-            { key: "location", value: path },
-            { key: "offset", value: "0" },
-            { key: "length", value: String(data.byteLength) },
-          ],
-        }),
-      );
-    } else {
-      initializers.push(
-        onnx.TensorProto.create({
-          name: tensorName,
-          dims: [...dims],
-          dataType: elemType,
-          rawData: bytesOf(data),
-        }),
-      );
-    }
-    frozenInputs.push(valueInfo(tensorName, elemType, dims));
-    // 16-bit weights are cast where used (castFor).
-  }
 
   // Inputs: those any emitted node reads (a symbolic size alone is enough to need one).
   const referenced = new Set(nodes.flatMap((n) => n.input));
   const inputs = graph.inputs
     .filter((i) => referenced.has(i.name))
     .map((i) => valueInfo(i.name, i.value.dtype, i.value.shape));
-  inputs.push(...frozenInputs);
+  inputs.push(...frozen.inputs);
 
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
@@ -405,7 +234,7 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
       output: entries.map(([n, v]) => valueInfo(n, v.dtype, v.shape)),
     },
   });
-  return { model, external, folder };
+  return { model, external: frozen.external, folder: frozen.folder };
 }
 
 /** Builds the ONNX model computing `outputs`, every initializer inline. */
@@ -424,7 +253,7 @@ export function serializeWithExternal(
   graph: Graph,
   outputs: Outputs,
   options: LowerOptions,
-): { bytes: Uint8Array; external: ExternalData[]; folder?: string } {
+): { bytes: Uint8Array; external: FrozenLowering["external"]; folder?: string } {
   const { model, external, folder } = lowerGraph(graph, outputs, options);
   return { bytes: onnx.ModelProto.encode(model).finish(), external, folder };
 }
