@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineWriter } from "../src/data/lines.js";
 import { prepareDataset } from "../src/data/prepare.js";
-import { Rng } from "../src/data/rng.js";
+import { dataRng } from "../src/io/rng.js";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,7 +23,7 @@ const work = await mkdtemp(join(tmpdir(), "prefrec-bench-"));
 try {
   // A skewed log: item = floor(items · u^2) gives a popularity long tail; times increase per user.
   const logFile = join(work, "log.csv");
-  const rng = new Rng(7);
+  const rng = dataRng(7);
   const w = await LineWriter.create(logFile);
   await w.write("user,item,rating,time");
   const per = Math.floor(interactions / users);
@@ -32,7 +32,7 @@ try {
     const len = u === users - 1 ? interactions - n : per;
     let t = 1_500_000_000 + rng.int(1_000_000);
     for (let k = 0; k < len; k++) {
-      const r = rng.next();
+      const r = rng.uniform();
       t += 1 + rng.int(5000);
       await w.write(`${u},${Math.floor(items * r * r)},${1 + rng.int(5)},${t}`);
     }

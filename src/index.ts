@@ -1,6 +1,7 @@
 // prefrec's library entry point.
 export * as data from "./data/index.js";
 export { type EvalMetrics, evaluate, type Prediction } from "./eval/evaluate.js";
+export { loadRecommender } from "./eval/load.js";
 export { rankingMetrics, rankOf } from "./eval/ranking.js";
 export { type ExperimentConfig, loadExperiment, parseExperiment } from "./experiment/config.js";
 export { runExperiment } from "./experiment/run.js";
@@ -14,11 +15,19 @@ export {
 } from "./model/checkpoint.js";
 export { type LmConfig, loadLmConfig } from "./model/config.js";
 export { type Adapter, type Generation, LanguageModel } from "./model/lm.js";
+export { LmRecommender } from "./model/lm-recommender.js";
 export { initLoraWeights, mergeLora } from "./model/lora.js";
 export { estimateMemory, type MemoryEstimate, peakRss } from "./model/memory.js";
 export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
-export { LmTokenizer } from "./model/tokenizer.js";
-export { type Objective, objectiveLoss } from "./objectives/index.js";
+export { LmTokenizer } from "./model/tokenizer/tokenizer.js";
+export {
+  defineObjective,
+  type Objective,
+  type ObjectiveDefinition,
+  objectiveLoss,
+  objectiveNames,
+  registerObjective,
+} from "./objectives/index.js";
 export { parseTrainConfig, type TrainConfig } from "./train/config.js";
 export * from "./train/optim.js";
 export { type TrainSummary, train } from "./train/trainer.js";

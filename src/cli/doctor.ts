@@ -15,6 +15,7 @@ import {
   usableProviders,
 } from "../graph/index.js";
 import { CliError } from "./errors.js";
+import { providerOption, threadsOption } from "./options.js";
 
 export interface DoctorReport {
   prefrec: string;
@@ -111,18 +112,14 @@ export function registerDoctor(program: Command): void {
   program
     .command("doctor")
     .description("check the installation: versions, execution providers, and a small engine run")
-    .option("--provider <name>", "execution provider to check: cpu or cuda", "cpu")
-    .option("--threads <n>", "intra-op threads (default: all available)")
+    .addOption(providerOption())
+    .addOption(threadsOption())
     .option("--json", "print the report as JSON")
     .action(async (options) => {
-      if (options.provider !== "cpu" && options.provider !== "cuda") {
-        throw new CliError(`--provider must be cpu or cuda, not "${options.provider}"`);
-      }
-      const threads = options.threads === undefined ? undefined : Number(options.threads);
-      if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
-        throw new CliError(`--threads must be a positive integer, not "${options.threads}"`);
-      }
-      const report = await doctor(options.provider, threads);
+      const report = await doctor(
+        options.provider ?? "cpu",
+        (options as { threads?: number }).threads,
+      );
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {
@@ -131,9 +128,7 @@ export function registerDoctor(program: Command): void {
           `prefrec      ${report.prefrec}`,
           `node         ${report.node} (${report.platform})`,
           `onnxruntime  ${report.onnxruntime}`,
-          `providers    ${report.providers
-            .map((p) => `${p.name}${p.usable ? " (usable)" : p.bundled ? "" : " (not installed)"}`)
-            .join(", ")}`,
+          `providers    ${report.providers.map((p) => `${p.name} (${providerStatus(p)})`).join(", ")}`,
           `running on   ${report.provider}, ${report.threads} intra-op threads`,
           `engine check ${c.size}³ matmul + gradient: ${c.gradientOk ? "ok" : "WRONG"} (max error ${c.maxError.toExponential(1)}), ${c.ms.toFixed(1)} ms, ${c.gflops.toFixed(1)} GFLOP/s`,
         ];
@@ -141,4 +136,12 @@ export function registerDoctor(program: Command): void {
       }
       if (!report.check.gradientOk) process.exitCode = 1;
     });
+}
+
+/** Every provider gets a status: usable, or why not (prefrec itself runs only cpu and cuda). */
+export function providerStatus(p: { name: string; bundled: boolean; usable: boolean }): string {
+  if (p.usable) return "usable";
+  if (p.name === "cpu" || p.name === "cuda")
+    return p.bundled ? "bundled, cannot start here" : "not installed";
+  return p.bundled ? "bundled, not used by prefrec" : "not installed, not used by prefrec";
 }

@@ -5,8 +5,10 @@ import { fileURLToPath } from "node:url";
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { loadExperiment } from "../experiment/config.js";
 import { runExperiment } from "../experiment/run.js";
+import { checkWritable } from "../io/atomic.js";
+import { handleInterrupts } from "../io/interrupt.js";
+import { writeReport } from "../report/index.js";
 import { CliError } from "./errors.js";
-import { modelCliError } from "./model.js";
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -14,40 +16,31 @@ async function run(
   file: string,
   opts: { out?: string; dataRoot: string; quiet?: boolean },
 ): Promise<void> {
-  let config: Awaited<ReturnType<typeof loadExperiment>>;
-  try {
-    config = await loadExperiment(file, resolve(opts.dataRoot));
-  } catch (error) {
-    throw new CliError((error as Error).message);
-  }
+  const config = await loadExperiment(file, resolve(opts.dataRoot));
   const out = opts.out ?? join("runs", config.name);
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(
-      "\nstopping after this training step; run the same command again to continue…\n",
-    );
-    controller.abort();
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  await checkWritable(join(out, "results.json"));
+  const interrupt = handleInterrupts({
+    mode: "stop",
+    message: "stopping after this training step; run the same command again to continue",
+  });
   try {
     const t0 = performance.now();
     const result = await runExperiment(config, {
       out,
       quiet: opts.quiet,
-      signal: controller.signal,
+      signal: interrupt.signal,
     });
+    // The report is written here, not by the runner: report/ sits above experiment/ in the layers.
+    const report = await writeReport(out);
     process.stdout.write(
-      `${result.markdown}\nResults: ${join(out, "results.md")} and results.json (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+      `${result.markdown}\nResults: ${join(out, "results.md")} and results.json; charts: ${report.html} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
     );
   } catch (error) {
-    if (controller.signal.aborted)
+    if (interrupt.signal.aborted)
       throw new CliError("interrupted; run the same command again to continue", 130);
-    throw modelCliError(error);
+    throw error;
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    interrupt.dispose();
   }
 }
 

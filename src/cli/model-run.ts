@@ -4,16 +4,20 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { Runtime } from "../graph/index.js";
-import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from "../model/checkpoint.js";
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
+import { type Provider, Runtime } from "../graph/index.js";
+import { weightsDtypeSchema } from "../graph/options.js";
+import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
-import { LmTokenizer } from "../model/tokenizer.js";
-import { parseInteger } from "./args.js";
+import { answerTokens, promptTokens } from "../model/tokenizer/tokenize.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
+import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-import { modelCliError, weightsDtypeOption } from "./model.js";
+import { providerOption, weightsDtypeOption } from "./options.js";
+
+const positive = integerAtLeast(1);
 
 function parseIds(value: string): number[] {
   const ids = value.split(",").map((s) => Number(s.trim()));
@@ -26,13 +30,13 @@ function parseIds(value: string): number[] {
 async function openModel(
   dir: string,
   adapter: string | undefined,
-  provider: "cpu" | "cuda",
-  weightsDtype: string,
+  provider: unknown,
+  weightsDtype: unknown,
 ) {
   return LanguageModel.load(dir, {
     adapter,
-    runtime: new Runtime({ provider }),
-    weightsDtype: weightsDtype as WeightsDtype,
+    runtime: new Runtime({ provider: (provider as Provider | undefined) ?? "cpu" }),
+    weightsDtype: weightsDtypeSchema.parse(weightsDtype),
   });
 }
 
@@ -54,39 +58,33 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--ids <list>", "comma-separated token ids", parseIds)
     .option("--text <text>", "text to tokenize with the directory's tokenizer (instead of --ids)")
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .addOption(weightsDtypeOption())
     .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
     .action(async (dir, opts) => {
-      try {
-        if ((opts.ids === undefined) === (opts.text === undefined)) {
-          throw new CliError("give exactly one of --ids or --text");
-        }
-        const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
-        const ids =
-          opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
-        checkIds(model, ids, "--ids");
-        const { data, shape } = await model.logits(ids);
-        const [T, V] = shape;
-        const rows = Array.from({ length: T }, (_, t) =>
-          Array.from((data as Float32Array).subarray(t * V, (t + 1) * V)),
-        );
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ shape: [T, V], logits: rows })}\n`);
-        } else {
-          rows.forEach((row, t) => {
-            const top = row
-              .map((v, id) => [id, v] as const)
-              .sort((a, b) => b[1] - a[1])
-              .slice(0, 5)
-              .map(([id, v]) => `${id}:${v.toFixed(3)}`);
-            process.stdout.write(`${t}\ttoken ${ids[t]}\ttop ${top.join(" ")}\n`);
-          });
-        }
-      } catch (error) {
-        throw modelCliError(error);
+      if ((opts.ids === undefined) === (opts.text === undefined)) {
+        throw new CliError("give exactly one of --ids or --text");
+      }
+      const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
+      const ids =
+        opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
+      checkIds(model, ids, "--ids");
+      const { data, shape } = await model.logits(ids);
+      const [T, V] = shape;
+      const rows = Array.from({ length: T }, (_, t) =>
+        Array.from((data as Float32Array).subarray(t * V, (t + 1) * V)),
+      );
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ shape: [T, V], logits: rows })}\n`);
+      } else {
+        rows.forEach((row, t) => {
+          const top = row
+            .map((v, id) => [id, v] as const)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 5)
+            .map(([id, v]) => `${id}:${v.toFixed(3)}`);
+          process.stdout.write(`${t}\ttoken ${ids[t]}\ttop ${top.join(" ")}\n`);
+        });
       }
     });
 
@@ -94,43 +92,36 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .command("score")
     .description("Summed log-prob of each completion given the prompt (prompt run once for all)")
     .argument("<dir>", "model directory (with its tokenizer)")
-    .requiredOption("--prompt <text>", "prompt text (encoded with the tokenizer's special tokens)")
-    .requiredOption("--completion <text...>", "one or more completions")
-    .option(
-      "--no-eos",
-      "do not append EOS to each completion (appended by default, as in training)",
+    .requiredOption("--prompt <text>", "prompt text (BOS + text, as in training)")
+    .requiredOption(
+      "--completion <title...>",
+      'one or more answers (item titles), each scored as " " + title + EOS, as in training',
     )
+    .option("--no-eos", "leave the EOS off each answer (appended by default, as in training)")
+    .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .addOption(weightsDtypeOption())
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
-      try {
-        const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
-        const tokenizer = await LmTokenizer.load(dir);
-        const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
-        const eos = model.config.eosTokenIds[0];
-        const completions = opts.completion.map((text) => [
-          ...tokenizer.encode(text),
-          ...(opts.eos && eos !== undefined ? [eos] : []),
-        ]);
-        const result = await model.score([prompt], [completions]);
-        const rows = opts.completion.map((text, k) => ({
-          text,
-          logp: result.logpSum[0][k],
-          tokens: result.tokenCount[0][k],
-          mean_logp:
-            result.tokenCount[0][k] > 0 ? result.logpSum[0][k] / result.tokenCount[0][k] : 0,
-        }));
-        if (opts.json) process.stdout.write(`${JSON.stringify({ completions: rows })}\n`);
-        else
-          for (const r of rows)
-            process.stdout.write(`${r.logp.toFixed(4)}\t${r.tokens}\t${r.text}\n`);
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
+      const tokenizer = await LmTokenizer.load(dir);
+      // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
+      const completions = opts.completion.map((title) =>
+        answerTokens(tokenizer, title, { eos: opts.eos }),
+      );
+      const result = await model.score([prompt], [completions]);
+      const rows = opts.completion.map((text, k) => ({
+        text,
+        logp: result.logpSum[0][k],
+        tokens: result.tokenCount[0][k],
+        mean_logp: result.tokenCount[0][k] > 0 ? result.logpSum[0][k] / result.tokenCount[0][k] : 0,
+      }));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ completions: rows })}\n`);
+      else
+        for (const r of rows)
+          process.stdout.write(`${r.logp.toFixed(4)}\t${r.tokens}\t${r.text}\n`);
     });
 
   group
@@ -139,46 +130,45 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       "Greedy generation (KV cache); with --candidates-file, constrained to one candidate",
     )
     .argument("<dir>", "model directory (with its tokenizer)")
-    .requiredOption("--prompt <text>", "prompt text (encoded with the tokenizer's special tokens)")
+    .requiredOption("--prompt <text>", "prompt text (BOS + text, as in training)")
     .option(
       "--candidates-file <file>",
-      "allowed answers, one per line: the output is exactly one of them",
+      "allowed answers (item titles), one per line: the output is exactly one of them",
     )
-    .option("--max-new-tokens <n>", "token limit for free generation", parseInteger, 20)
+    .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
+    .option("--max-new-tokens <n>", "token limit for free generation", positive, 20)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
-    .addOption(
-      new Option("--provider <name>", "execution provider").choices(["cpu", "cuda"]).default("cpu"),
-    )
+    .addOption(providerOption())
     .addOption(weightsDtypeOption())
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
-      try {
-        const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
-        const tokenizer = await LmTokenizer.load(dir);
-        const prompt = tokenizer.encode(opts.prompt, { addSpecialTokens: true });
-        let candidates: string[] | undefined;
-        if (opts.candidatesFile) {
-          candidates = (await readFile(opts.candidatesFile, "utf8"))
-            .split(/\r?\n/)
-            .filter((l) => l.trim() !== "");
-          if (candidates.length === 0)
-            throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
-        }
-        const [g] = await model.generate([prompt], {
-          maxNewTokens: opts.maxNewTokens,
-          candidates: candidates ? [candidates.map((c) => tokenizer.encode(c))] : undefined,
-        });
-        const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true });
-        const candidate = g.candidate === undefined ? null : candidates![g.candidate];
-        if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify({ text, tokens: g.tokens, stop: g.stop, candidate })}\n`,
-          );
-        } else {
-          process.stdout.write(`${text}\n`);
-        }
-      } catch (error) {
-        throw modelCliError(error);
+      const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
+      const tokenizer = await LmTokenizer.load(dir);
+      const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
+      let candidates: string[] | undefined;
+      if (opts.candidatesFile) {
+        candidates = (await readFile(opts.candidatesFile, "utf8"))
+          .split(/\r?\n/)
+          .filter((l) => l.trim() !== "");
+        if (candidates.length === 0)
+          throw new CliError(`${opts.candidatesFile}: no candidates (one per line)`);
+      }
+      const [g] = await model.generate([prompt], {
+        maxNewTokens: opts.maxNewTokens,
+        // Answers as in training, without EOS: the candidate trie appends it.
+        candidates: candidates
+          ? [candidates.map((c) => answerTokens(tokenizer, c, { eos: false }))]
+          : undefined,
+      });
+      // Answers start with the space that follows "Answer:" in the prompt.
+      const text = tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
+      const candidate = g.candidate === undefined ? null : candidates![g.candidate];
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ text, tokens: g.tokens, stop: g.stop, candidate })}\n`,
+        );
+      } else {
+        process.stdout.write(`${text}\n`);
       }
     });
 }
@@ -193,20 +183,16 @@ export function registerModelMerge(group: CommandUnknownOpts): void {
     .requiredOption("--out <dir>", "output model directory (written atomically)")
     .option("--force", "replace a non-empty output directory", false)
     .action(async (dir, opts) => {
-      try {
-        const { config, weights } = await loadCheckpoint(dir);
-        const adapter = await loadLoraAdapter(opts.adapter);
-        validateLoraForModel(adapter.weights, config, opts.adapter);
-        const merged = mergeLora(weights, adapter.weights, adapter.config);
-        const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
-        await saveCheckpoint(
-          opts.out,
-          { config, weights: merged },
-          { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
-        );
-        process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const { config, weights } = await loadCheckpoint(dir);
+      const adapter = await loadLoraAdapter(opts.adapter);
+      validateLoraForModel(adapter.weights, config, opts.adapter);
+      const merged = mergeLora(weights, adapter.weights, adapter.config);
+      const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
+      await saveCheckpoint(
+        opts.out,
+        { config, weights: merged },
+        { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
+      );
+      process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
     });
 }

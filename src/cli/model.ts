@@ -1,35 +1,23 @@
 // `prefrec model …`: create and inspect LLaMA-family model directories (running them is in
 // model-run.ts). Each subcommand is one register function.
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { assertDirWritable, DirectoryNotEmptyError } from "../io/atomic.js";
-import { SafetensorsError } from "../io/safetensors.js";
+import { weightsDtypeSchema } from "../graph/options.js";
+import { assertDirWritable } from "../io/atomic.js";
 import {
-  CheckpointError,
   loadCheckpoint,
   planWeights,
   saveCheckpoint,
   type WeightsDtype,
 } from "../model/checkpoint.js";
-import { ConfigError } from "../model/config.js";
 import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
-import { PeftError } from "../model/peft.js";
 import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
-import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { registerModelMerge, registerModelRun } from "./model-run.js";
-
-/** `--weights-dtype`: how frozen weights are held (part of the runtime/model option set). */
-export function weightsDtypeOption() {
-  return new Option(
-    "--weights-dtype <dtype>",
-    "frozen weights as stored (F16/BF16 stay 16-bit, memory-mapped from the checkpoint) or float32",
-  )
-    .choices(["stored", "float32"])
-    .default("stored");
-}
+import { weightsDtypeOption } from "./options.js";
 
 /** What a model directory's frozen weights will be held as, for `model info`. */
 export function describeWeights(
@@ -40,32 +28,6 @@ export function describeWeights(
   if (weightsDtype === "float32" || !sixteen) return "float32 in memory";
   const kinds = ["BF16", "F16"].filter((d) => dtypes[d]).join("/");
   return `${kinds} as stored (memory-mapped from the checkpoint, cast to float32 per use)${dtypes.F32 ? "; F32 tensors in memory" : ""}`;
-}
-
-/** Turns the model layer's input errors (which name the file and tensor/field) into CLI errors. */
-export function modelCliError(error: unknown): unknown {
-  if (error instanceof DirectoryNotEmptyError) {
-    return new CliError(
-      `${error.path} already exists and is not empty (use --force to replace it)`,
-    );
-  }
-  if (
-    error instanceof CheckpointError &&
-    error.tensor === undefined &&
-    /already exists and is not empty$/.test(error.message)
-  ) {
-    return new CliError(`${error.message} (use --force to replace it)`);
-  }
-  if (
-    error instanceof ConfigError ||
-    error instanceof CheckpointError ||
-    error instanceof SafetensorsError ||
-    error instanceof TokenizerError ||
-    error instanceof PeftError
-  ) {
-    return new CliError(error.message);
-  }
-  return error;
 }
 
 /** Registers the `model` command group and its subcommands on the program. */
@@ -86,15 +48,18 @@ function registerInit(group: CommandUnknownOpts): void {
       "Write a randomly initialized model (config.json, model.safetensors, tokenizer files) to DIR",
     )
     .argument("<dir>", "output model directory (created atomically)")
-    .option(
-      "--preset <name>",
-      `model size: ${PRESET_NAMES.join(", ")}`,
-      (value: string): PresetName => {
-        if (!isPresetName(value))
-          throw new InvalidArgumentError(`unknown preset "${value}" (${PRESET_NAMES.join(", ")})`);
-        return value;
-      },
-      "tiny" as PresetName,
+    .addOption(
+      // choices() lists them in help; the parser keeps the message naming the bad value.
+      new Option("--preset <name>", "model size")
+        .choices(PRESET_NAMES)
+        .argParser((value: string): PresetName => {
+          if (!isPresetName(value))
+            throw new InvalidArgumentError(
+              `unknown preset "${value}" (${PRESET_NAMES.join(", ")})`,
+            );
+          return value;
+        })
+        .default("tiny" as PresetName),
     )
     .requiredOption(
       "--tokenizer <dir>",
@@ -103,32 +68,28 @@ function registerInit(group: CommandUnknownOpts): void {
     .option("--seed <n>", "random seed", parseInteger, 0)
     .option("--force", "replace a non-empty DIR", false)
     .action(async (dir, opts) => {
-      try {
-        await assertDirWritable(dir, opts.force);
-        const tok = await LmTokenizer.load(opts.tokenizer);
-        if (tok.eosId === null) {
-          throw new CliError(
-            `${opts.tokenizer}: the tokenizer defines no eos_token (tokenizer_config.json); the model needs one`,
-          );
-        }
-        const config = presetConfig(opts.preset, {
-          vocabSize: tok.vocabSize,
-          bosTokenId: tok.bosId,
-          eosTokenIds: [tok.eosId],
-          padTokenId: tok.padId,
-        });
-        const weights = initWeights(config, opts.seed);
-        await saveCheckpoint(
-          dir,
-          { config, weights },
-          { tokenizerDir: opts.tokenizer, overwrite: opts.force },
+      await assertDirWritable(dir, opts.force);
+      const tok = await LmTokenizer.load(opts.tokenizer);
+      if (tok.eosId === null) {
+        throw new CliError(
+          `${opts.tokenizer}: the tokenizer defines no eos_token (tokenizer_config.json); the model needs one`,
         );
-        process.stdout.write(
-          `wrote ${dir}: preset ${opts.preset}, ${countParameters(weights).toLocaleString("en-US")} parameters, vocab ${config.vocabSize}, seed ${opts.seed}\n`,
-        );
-      } catch (error) {
-        throw modelCliError(error);
       }
+      const config = presetConfig(opts.preset, {
+        vocabSize: tok.vocabSize,
+        bosTokenId: tok.bosId,
+        eosTokenIds: [tok.eosId],
+        padTokenId: tok.padId,
+      });
+      const weights = initWeights(config, opts.seed);
+      await saveCheckpoint(
+        dir,
+        { config, weights },
+        { tokenizerDir: opts.tokenizer, overwrite: opts.force },
+      );
+      process.stdout.write(
+        `wrote ${dir}: preset ${opts.preset}, ${countParameters(weights).toLocaleString("en-US")} parameters, vocab ${config.vocabSize}, seed ${opts.seed}\n`,
+      );
     });
 }
 
@@ -141,27 +102,23 @@ function registerInfo(group: CommandUnknownOpts): void {
     .argument("<dir>", "model directory")
     .addOption(weightsDtypeOption())
     .action(async (dir, opts) => {
-      try {
-        const unexpected: string[] = [];
-        const weightsDtype = opts.weightsDtype as WeightsDtype;
-        // Stored weights are checked from the headers without reading a 16-bit tensor.
-        const { config } = await loadCheckpoint(dir, {
-          onUnexpected: (names) => unexpected.push(...names),
-          weightsDtype,
-        });
-        const plan = await planWeights(dir, config, weightsDtype);
-        const { extra: _extra, ...shown } = config;
-        const weights = {
-          dtype: weightsDtype,
-          stored: plan.dtypes,
-          held: describeWeights(plan.dtypes, weightsDtype),
-          gib: Number((plan.bytes / 2 ** 30).toFixed(3)),
-        };
-        process.stdout.write(
-          `${JSON.stringify({ ...shown, parameters: parameterCount(config), weights, unexpectedTensors: unexpected })}\n`,
-        );
-      } catch (error) {
-        throw modelCliError(error);
-      }
+      const unexpected: string[] = [];
+      const weightsDtype = weightsDtypeSchema.parse(opts.weightsDtype);
+      // Stored weights are checked from the headers without reading a 16-bit tensor.
+      const { config } = await loadCheckpoint(dir, {
+        onUnexpected: (names) => unexpected.push(...names),
+        weightsDtype,
+      });
+      const plan = await planWeights(dir, config, weightsDtype);
+      const { extra: _extra, ...shown } = config;
+      const weights = {
+        dtype: weightsDtype,
+        stored: plan.dtypes,
+        held: describeWeights(plan.dtypes, weightsDtype),
+        gib: Number((plan.bytes / 2 ** 30).toFixed(3)),
+      };
+      process.stdout.write(
+        `${JSON.stringify({ ...shown, parameters: parameterCount(config), weights, unexpectedTensors: unexpected })}\n`,
+      );
     });
 }

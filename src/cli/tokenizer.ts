@@ -1,11 +1,9 @@
 // `prefrec tokenizer …`: train a byte-level BPE tokenizer on a corpus; encode text with one.
-import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
-import { DirectoryNotEmptyError } from "../io/atomic.js";
-import { DEFAULT_SPECIAL_TOKENS } from "../model/bpe-trainer.js";
-import { LmTokenizer, TokenizerError } from "../model/tokenizer.js";
-import { trainTokenizer } from "../model/train-tokenizer.js";
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import { DEFAULT_SPECIAL_TOKENS } from "../model/tokenizer/bpe-trainer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
+import { trainTokenizer } from "../model/tokenizer/train-tokenizer.js";
 import { integerAtLeast } from "./args.js";
-import { CliError } from "./errors.js";
 
 /** Registers the `tokenizer` command group on the program. */
 export function registerTokenizer(program: CommandUnknownOpts): void {
@@ -34,21 +32,11 @@ function registerTrain(group: CommandUnknownOpts): void {
     .option("--force", "replace a non-empty output directory", false)
     .action(async (corpus, opts) => {
       const started = Date.now();
-      let bpe: Awaited<ReturnType<typeof trainTokenizer>>;
-      try {
-        bpe = await trainTokenizer(corpus, opts.out, {
-          vocabSize: opts.vocab,
-          minFrequency: opts.minFrequency,
-          overwrite: opts.force,
-        });
-      } catch (error) {
-        if (error instanceof DirectoryNotEmptyError) {
-          throw new CliError(
-            `${error.path} already exists and is not empty (use --force to replace it)`,
-          );
-        }
-        throw new CliError((error as Error).message);
-      }
+      const bpe = await trainTokenizer(corpus, opts.out, {
+        vocabSize: opts.vocab,
+        minFrequency: opts.minFrequency,
+        overwrite: opts.force,
+      });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const note =
         bpe.vocab.length < opts.vocab
@@ -69,12 +57,7 @@ function registerEncode(group: CommandUnknownOpts): void {
     .option("--special", "add special tokens (e.g. BOS)", false)
     .action(async (dir, opts) => {
       let tok: LmTokenizer;
-      try {
-        tok = await LmTokenizer.load(dir);
-      } catch (error) {
-        if (error instanceof TokenizerError) throw new CliError(error.message);
-        throw error;
-      }
+      tok = await LmTokenizer.load(dir);
       const ids = tok.encode(opts.text, { addSpecialTokens: opts.special });
       process.stdout.write(
         `${JSON.stringify({ ids, tokens: ids.map((id) => tok.idToToken(id)) })}\n`,

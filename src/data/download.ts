@@ -1,10 +1,14 @@
 // `data download`: fetch public datasets from their official sites, with progress and checksums.
+
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { writeFileAtomic } from "../io/atomic.js";
+import { RuntimeFailure } from "../io/errors.js";
+import { removeOnInterrupt } from "../io/interrupt.js";
+import { startProgress } from "../io/progress.js";
 import { DataError } from "./errors.js";
 import { exists } from "./lines.js";
-import { startProgress } from "./progress.js";
 import { readZip } from "./zip.js";
 
 /** One downloadable dataset: files to fetch and, for archives, which members to keep. */
@@ -115,13 +119,14 @@ async function fetchTo(
   timeoutMs: number,
 ): Promise<{ md5: string; sha256: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} for ${url}`);
+  if (!res.ok || !res.body) throw new RuntimeFailure(`HTTP ${res.status} for ${url}`);
   const total = Number(res.headers.get("content-length") ?? 0);
   const bar = startProgress(basename(dest), total || 1, quiet);
   const md5 = createHash("md5");
   const sha = createHash("sha256");
   const tmp = `${dest}.part-${process.pid}`;
   const fh = await open(tmp, "w");
+  const forget = removeOnInterrupt(tmp); // Ctrl-C leaves no partial download behind
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       md5.update(chunk);
@@ -132,11 +137,13 @@ async function fetchTo(
   } catch (e) {
     await fh.close();
     await rm(tmp, { force: true });
+    forget();
     throw e;
   }
   await fh.close();
   bar.done();
   await rename(tmp, dest);
+  forget();
   return { md5: md5.digest("hex"), sha256: sha.digest("hex") };
 }
 
@@ -212,8 +219,7 @@ export async function downloadSpec(
       for (const [entry, data] of entries) {
         const out = join(target, basename(entry));
         await mkdir(dirname(out), { recursive: true });
-        await writeFile(`${out}.tmp`, data);
-        await rename(`${out}.tmp`, out);
+        await writeFileAtomic(out, data);
         written.push(out);
       }
     } else written.push(dest);

@@ -1,5 +1,6 @@
+import { UserError } from "../io/errors.js";
 /** A data-layer error meant for the user: names the file, line or field and what was expected. */
-export class DataError extends Error {
+export class DataError extends UserError {
   constructor(
     message: string,
     readonly file?: string,

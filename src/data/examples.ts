@@ -1,10 +1,11 @@
 // Splits and example construction: history window, candidate lists, negatives, RecPO signals, prompts.
+
+import { dataRng, deriveSeed } from "../io/rng.js";
 import { DataError } from "./errors.js";
 import type { Sequences } from "./filter.js";
 import type { ReadyExample } from "./log.js";
 import { type PromptStyle, pickTemplate, renderPrompt } from "./prompts.js";
 import { PyRandom } from "./pyrandom.js";
-import { deriveSeed, Rng } from "./rng.js";
 import { observedSignal, type SignalDefaults, unobservedSignal } from "./signals.js";
 import type { Candidate, Example, HistoryEntry, IndexedCandidate, SplitName } from "./types.js";
 
@@ -106,7 +107,7 @@ export class ExampleBuilder {
           : ref(it, unobservedSignal(o.signals)),
       );
     } else {
-      const rng = new Rng(deriveSeed(o.seed, "candidates", u.key));
+      const rng = dataRng(deriveSeed(o.seed, "candidates", u.key));
       const chosen = new Set<number>([u.target]);
       cands = [ref(u.target, observedSignal(u.targetRating, 0, o.signals))];
       for (
@@ -147,7 +148,7 @@ export class ExampleBuilder {
           targetIndex = i;
     }
     const others = cands.map((_, i) => i).filter((i) => i !== targetIndex);
-    const negRng = new Rng(deriveSeed(o.seed, "negatives", u.key));
+    const negRng = dataRng(deriveSeed(o.seed, "negatives", u.key));
     const k = Math.min(o.numNegatives, others.length);
     const negIdx =
       o.negativeSampling === "popularity"
@@ -230,7 +231,7 @@ export function splitPositions(
   const nSeq = seqs.users.length;
   let cuts: [number, number] | undefined;
   if (o.split === "users") {
-    const order = new Rng(deriveSeed(o.seed, "user-split")).shuffle(
+    const order = dataRng(deriveSeed(o.seed, "user-split")).shuffle(
       Array.from({ length: nSeq }, (_, i) => i),
     );
     const [a, b] = o.userRatio;
@@ -290,7 +291,9 @@ export function splitPositions(
     let idx = acc[s].seq.map((_, i) => i);
     const max = o.maxExamples[s];
     if (max !== undefined && idx.length > max)
-      idx = new Rng(deriveSeed(o.seed, "cap", s)).sample(idx, max).sort((x, y) => x - y);
+      idx = dataRng(deriveSeed(o.seed, "cap", s))
+        .sample(idx, max)
+        .sort((x, y) => x - y);
     out[s] = {
       seq: Int32Array.from(idx, (i) => acc[s].seq[i]),
       pos: Int32Array.from(idx, (i) => acc[s].pos[i]),

@@ -1,6 +1,9 @@
 // Public API of the data layer.
+
+export { createRng, dataRng, deriveSeed, type Rng } from "../io/rng.js";
 export {
   type CatalogItem,
+  type LoadOptions,
   loadExamples,
   loadPrepared,
   type PreferenceRecord,
@@ -23,7 +26,6 @@ export {
 } from "./prepare.js";
 export { loadTemplates, renderPrompt } from "./prompts.js";
 export { PyRandom } from "./pyrandom.js";
-export { deriveSeed, Rng } from "./rng.js";
 export { DEFAULT_SIGNALS, observedSignal, phi, unobservedSignal } from "./signals.js";
 export { SOURCES } from "./sources/index.js";
 export {

@@ -1,5 +1,5 @@
 // `data inspect`: counts, history-length and popularity summaries, and a few rendered prompts.
-import { loadPrepared, readExamples } from "./dataset.js";
+import { type LoadOptions, loadPrepared, readExamples } from "./dataset.js";
 import { SPLITS } from "./types.js";
 
 function summary(xs: number[]): string {
@@ -11,8 +11,12 @@ function summary(xs: number[]): string {
 }
 
 /** Builds the inspection report of a prepared dataset as text. */
-export async function inspectDataset(dir: string, samples = 2): Promise<string> {
-  const ds = await loadPrepared(dir);
+export async function inspectDataset(
+  dir: string,
+  samples = 2,
+  options: LoadOptions = {},
+): Promise<string> {
+  const ds = await loadPrepared(dir, options);
   const m = ds.manifest;
   const out: string[] = [];
   out.push(`dataset ${dir}`);
@@ -22,7 +26,24 @@ export async function inspectDataset(dir: string, samples = 2): Promise<string> 
   out.push(
     `  items ${m.items}; examples train ${m.counts.train}, valid ${m.counts.valid}, test ${m.counts.test}`,
   );
-  out.push(`  users train ${m.users.train}, valid ${m.users.valid}, test ${m.users.test}`);
+  const users = m.users.train + m.users.valid + m.users.test;
+  const readyMade = m.source.kind === "examples" || (m.source.kind === undefined && users === 0);
+  if (readyMade) {
+    // Published splits (S-DPO, LLaRA) come as examples: no user ids, no split of ours.
+    out.push(
+      "  splits as published by the source (the split options do not apply); users not identified",
+    );
+  } else {
+    out.push(`  users train ${m.users.train}, valid ${m.users.valid}, test ${m.users.test}`);
+    const p = m.params as Record<string, unknown>;
+    const split =
+      p.split === "users"
+        ? `users ${(p.userRatio as number[]).join(":")}`
+        : p.split === "time"
+          ? `time (valid from ${p.timeValid}, test from ${p.timeTest})`
+          : String(p.split);
+    out.push(`  split ${split}; min history ${p.minHistory}, history window ${p.historyWindow}`);
+  }
   for (const f of m.filters)
     out.push(`  filter ${f.step}: removed ${f.removed}, ${f.remaining} left`);
   if (m.skippedBad.total) out.push(`  skipped bad rows: ${m.skippedBad.total}`);
@@ -32,7 +53,7 @@ export async function inspectDataset(dir: string, samples = 2): Promise<string> 
     const cands: number[] = [];
     const shown: string[] = [];
     let n = 0;
-    for await (const e of readExamples(dir, s)) {
+    for await (const e of readExamples(dir, s, options)) {
       lens.push(e.history.length);
       cands.push(e.candidates.length);
       if (s === "train") targetCount.set(e.target.item, (targetCount.get(e.target.item) ?? 0) + 1);

@@ -1,11 +1,12 @@
 // File reading with line numbers (plain or .gz, UTF-8 checked or Latin-1) and atomic writing.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { open, readdir, stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { createGunzip } from "node:zlib";
+import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { startProgress } from "../io/progress.js";
 import { DataError } from "./errors.js";
-import { startProgress } from "./progress.js";
 
 export type Encoding = "utf8" | "latin1";
 
@@ -20,8 +21,18 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /** Throws a DataError that says which file is missing and what it is for. */
-export async function requireFile(path: string, what: string): Promise<string> {
-  if (!(await exists(path))) throw new DataError(`missing ${what} (expected this file)`, path);
+export async function requireFile(
+  path: string,
+  what: string,
+  download?: { name: string },
+): Promise<string> {
+  if (!(await exists(path))) {
+    // A downloadable dataset says how to get it into the folder the source expects.
+    const hint = download
+      ? `; \`prefrec data download ${download.name} --dir ${dirname(dirname(path))}\` fetches it`
+      : "";
+    throw new DataError(`missing ${what} (expected this file)${hint}`, path);
+  }
   return path;
 }
 
@@ -167,27 +178,9 @@ export async function writeDirAtomically(
         dir,
       );
   }
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
-  try {
-    await build(tmp);
-    if (await exists(dir)) await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  }
+  // io/atomic.ts does the rest: temp sibling, removal on failure or Ctrl-C, stale-temp sweep.
+  await withAtomicDir(dir, build, { replace: overwrite });
 }
 
-/** Writes a file through a temporary name and a rename. */
-export async function writeFileAtomically(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.write(data);
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
+/** Writes a file through a temporary name and a rename (io/atomic.ts). */
+export const writeFileAtomically = writeFileAtomic;

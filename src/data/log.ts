@@ -1,5 +1,6 @@
 // A columnar interaction log with string-id dictionaries: 10M rows fit in typed arrays.
 import type { BadRowPolicy } from "./errors.js";
+import type { ColumnMapping } from "./sources/columns.js";
 import type { Domain, Item } from "./types.js";
 
 /** Growable columns of (user, item, rating, time) plus the dictionaries of source ids. */
@@ -74,6 +75,8 @@ export interface LoadedLog {
   files: string[];
   hasRatings: boolean;
   hasTime: boolean;
+  /** The column mapping a generic table was read with (csv source), for the manifest. */
+  columns?: ColumnMapping;
   /** Rows a loader leaves out by design (not bad rows), reported in manifest.filters. */
   dropped?: { reason: string; count: number }[];
 }

@@ -1,9 +1,9 @@
 // Prompt templates per domain (readable .txt files, one template per line) and their rendering.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { dataRng } from "../io/rng.js";
 import { DataError } from "./errors.js";
 import { readText } from "./lines.js";
-import { Rng } from "./rng.js";
 import type { Domain, HistoryEntry, ItemRef } from "./types.js";
 
 /** Placeholders a template may use; [HistoryHere] and [CansHere] are required. */
@@ -84,5 +84,5 @@ export function renderPrompt(
 
 /** Picks a template index for an example from its own seed. */
 export function pickTemplate(seed: number, count: number): number {
-  return new Rng(seed).int(count);
+  return dataRng(seed).int(count);
 }

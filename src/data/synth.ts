@@ -2,10 +2,10 @@
 // noisy 1–5 ratings and timestamps. Deterministic per seed; the latent truth is saved beside it.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { startProgress } from "../io/progress.js";
+import { dataRng, deriveSeed, type Rng } from "../io/rng.js";
 import { DataError } from "./errors.js";
 import { LineWriter, writeDirAtomically, writeFileAtomically } from "./lines.js";
-import { startProgress } from "./progress.js";
-import { deriveSeed, Rng } from "./rng.js";
 
 /** Generator parameters; the defaults keep the whole demo to a few minutes. */
 export interface SynthOptions {
@@ -183,7 +183,7 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
       throw new DataError(`synth: --${k} must be a positive integer, got ${v}`);
   if (o.items < o.minLength + 1)
     throw new DataError(`synth: --items must exceed the minimum sequence length ${o.minLength}`);
-  const rng = new Rng(deriveSeed(o.seed, "world"));
+  const rng = dataRng(deriveSeed(o.seed, "world"));
   const G = Math.min(o.genres, GENRES.length);
   const norm = (v: number[]) => {
     const s = Math.sqrt(dot(v, v)) || 1;
@@ -203,7 +203,7 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
   for (let u = 0; u < o.users; u++) {
     const g1 = rng.int(G);
     const g2 = rng.int(G);
-    const w = rng.next();
+    const w = rng.uniform();
     userStart.push(
       centroids[g1].map((x, k) =>
         r4(
@@ -236,10 +236,10 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
     affinityMean: r4(affinityMean),
     affinityStd: r4(affinityStd),
   };
-  const titles = makeTitles(o.items, new Rng(deriveSeed(o.seed, "titles")));
+  const titles = makeTitles(o.items, dataRng(deriveSeed(o.seed, "titles")));
   const interactions: { user: number; item: number; rating: number; time: number }[] = [];
   for (let u = 0; u < o.users; u++) {
-    const ur = new Rng(deriveSeed(o.seed, "user", u));
+    const ur = dataRng(deriveSeed(o.seed, "user", u));
     // At most 60% of the catalog, so 20-item candidate lists of unseen items remain possible.
     const len = Math.min(
       Math.max(o.minLength, Math.floor(0.6 * o.items)),
@@ -249,14 +249,14 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
       ),
     );
     const used = new Uint8Array(o.items);
-    let time = o.startTime + Math.floor(ur.next() * 180 * 86400);
+    let time = o.startTime + Math.floor(ur.uniform() * 180 * 86400);
     for (let k = 0; k < len; k++) {
       const taste = tasteAt(truth, u, len > 1 ? k / (len - 1) : 0);
       let best = -1;
       let bestScore = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < o.items; i++) {
         if (used[i]) continue;
-        const gumbel = -Math.log(-Math.log(1 - ur.next() * 0.999999 - 5e-7));
+        const gumbel = -Math.log(-Math.log(1 - ur.uniform() * 0.999999 - 5e-7));
         const s = (dot(taste, itemVectors[i]) + itemBias[i]) / o.temperature + gumbel;
         if (s > bestScore) {
           bestScore = s;
@@ -269,7 +269,7 @@ export function generateWorld(options: Partial<SynthOptions> = {}): {
         5,
         Math.max(1, Math.round(3.4 + 1.1 * z + ur.normal(0, o.ratingNoise))),
       );
-      time += 600 + Math.floor(-Math.log(1 - ur.next()) * 2 * 86400);
+      time += 600 + Math.floor(-Math.log(1 - ur.uniform()) * 2 * 86400);
       interactions.push({ user: u, item: best, rating, time });
     }
   }

@@ -1,23 +1,26 @@
-// One evaluator for every model and protocol on the same examples and candidate lists:
-// generation (paper protocol, S-DPO's and LLaRA's parsing), candidate-constrained generation,
-// and ranking by answer log-likelihood (summed and per token).
+// One evaluator over the Recommender contract, for every model and protocol on the same examples
+// and candidate lists: ranking by the recommender's candidate scores (any model), full-catalog
+// ranking (models with scoreAll), and, for language models, generation (paper protocol, S-DPO's
+// and LLaRA's parsing) and candidate-constrained generation.
 
 import type { Example } from "../data/index.js";
-import type { LanguageModel } from "../model/lm.js";
-import type { LmTokenizer } from "../model/tokenizer.js";
-import { type TokenizedExample, tokenizeExample } from "../train/tokenize.js";
+import { checkBatchSize, LmRecommender } from "../model/lm-recommender.js";
+import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
+import type { Recommender } from "../recommender.js";
+import { catalogRank } from "./catalog.js";
 import { llaraVerdict, sdpoVerdict } from "./parse.js";
 import { RANK_CUTOFFS, type RankingMetrics, rankingMetrics, rankOf } from "./ranking.js";
 
-export const PROTOCOLS = ["generation", "constrained", "ranking"] as const;
+export const PROTOCOLS = ["generation", "constrained", "ranking", "catalog"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface EvalOptions {
+  /** Protocols to run (default: all that apply to the model). */
   protocols?: readonly Protocol[];
   /** Greedy generation budget (S-DPO: 20 new tokens). */
   maxNewTokens?: number;
+  /** Examples per engine run (≥ 1). */
   batchSize?: number;
-  maxPromptTokens?: number;
   onProgress?: (protocol: Protocol, done: number, total: number) => void;
 }
 
@@ -32,7 +35,10 @@ export interface Prediction {
     llara: { valid: boolean; hit: boolean; matched: string[] };
   };
   constrained?: { answer: string; candidate: number; hit: boolean };
-  ranking?: { rankSum: number; rankMean: number; logpSum: number[]; tokens: number[] };
+  /** rankMean and tokens: language models (per-answer-token ranking). */
+  ranking?: { rankSum: number; rankMean?: number; logpSum: number[]; tokens?: number[] };
+  /** Rank of the target among all items not in the history. */
+  catalog?: { rank: number };
 }
 
 export interface EvalMetrics {
@@ -44,33 +50,49 @@ export interface EvalMetrics {
     llara: { hr1: number; validRatio: number };
   };
   constrained?: { hr1: number; validRatio: number };
-  /** Candidates ranked by summed answer log-prob, and by log-prob per answer token. */
-  ranking?: { sum: RankingMetrics; mean: RankingMetrics };
+  /** Candidates ranked by summed answer log-prob (any model's score), and per answer token (LMs). */
+  ranking?: { sum: RankingMetrics; mean?: RankingMetrics };
+  /** Full-catalog ranking (history masked, target never): HR@10, NDCG@10. */
+  catalog?: { hr10: number; ndcg10: number };
+  /** Protocols asked for that do not apply to this model (e.g. generation for an ID model). */
+  notApplicable?: Protocol[];
 }
 
 const mean = (xs: readonly boolean[]) =>
   xs.length === 0 ? 0 : xs.filter(Boolean).length / xs.length;
 
-/** Evaluates a model on examples; returns metrics and per-example predictions. */
+/** Whether a protocol can run on this recommender. */
+export function applies(recommender: Recommender, protocol: Protocol): boolean {
+  if (protocol === "generation" || protocol === "constrained")
+    return recommender.describe().generates && recommender instanceof LmRecommender;
+  if (protocol === "catalog")
+    return recommender.describe().fullCatalog && recommender.scoreAll !== undefined;
+  return true;
+}
+
+/**
+ * Evaluates a recommender on examples; returns metrics and per-example predictions. Protocols
+ * that do not apply to the model are listed in `metrics.notApplicable` instead of failing.
+ */
 export async function evaluate(
-  lm: LanguageModel,
-  tokenizer: LmTokenizer,
+  recommender: Recommender,
   examples: readonly Example[],
   options: EvalOptions = {},
 ): Promise<{ metrics: EvalMetrics; predictions: Prediction[] }> {
-  const protocols = options.protocols ?? PROTOCOLS;
-  const batchSize = options.batchSize ?? 8;
-  const cache = new Map<string, number[]>();
-  const tokenized: TokenizedExample[] = examples.map((e) =>
-    tokenizeExample(tokenizer, e, { maxPromptTokens: options.maxPromptTokens }, cache),
-  );
+  const asked = options.protocols ?? PROTOCOLS;
+  const batchSize = checkBatchSize(options.batchSize ?? 8);
+  const protocols = asked.filter((p) => applies(recommender, p));
+  const notApplicable = asked.filter((p) => !applies(recommender, p));
+  // Full-catalog ranking runs wherever scoreAll exists; elsewhere it is skipped without a mark
+  // (every table would otherwise carry it for every language model).
+  const reported = notApplicable.filter((p) => p !== "catalog");
   const predictions: Prediction[] = examples.map((e) => ({
     id: e.id,
     target: e.target.title,
     targetIndex: e.target.index,
   }));
-  const titles = examples.map((e) => e.candidates.map((c) => c.title));
   const metrics: EvalMetrics = { examples: examples.length };
+  if (reported.length > 0) metrics.notApplicable = reported;
 
   const inBatches = async (
     protocol: Protocol,
@@ -83,112 +105,213 @@ export async function evaluate(
     }
   };
 
-  if (protocols.includes("generation")) {
-    await inBatches("generation", async (start, end) => {
-      const out = await lm.generate(
-        tokenized.slice(start, end).map((e) => e.prompt),
-        { maxNewTokens: options.maxNewTokens ?? 20, batchSize },
+  if (recommender instanceof LmRecommender) {
+    const lm = recommender;
+    const tokenized = protocols.some((p) => p === "generation" || p === "constrained")
+      ? lm.tokenize(examples)
+      : [];
+    if (protocols.includes("generation"))
+      metrics.generation = await generation(
+        lm,
+        examples,
+        tokenized,
+        predictions,
+        options,
+        inBatches,
       );
-      out.forEach((g, j) => {
-        const i = start + j;
-        const answer = tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
-        const s = sdpoVerdict(answer, titles[i], examples[i].target.index);
-        const l = llaraVerdict(answer, titles[i], examples[i].target.index);
-        predictions[i].generation = {
-          answer,
-          sdpo: { valid: s.valid, hit: s.hit, matched: s.matches.map((m) => titles[i][m]) },
-          llara: { valid: l.valid, hit: l.hit, matched: l.matches.map((m) => titles[i][m]) },
-        };
-      });
-    });
-    const g = predictions.map((p) => p.generation!);
-    metrics.generation = {
-      sdpo: { hr1: mean(g.map((x) => x.sdpo.hit)), validRatio: mean(g.map((x) => x.sdpo.valid)) },
-      llara: {
-        hr1: mean(g.map((x) => x.llara.hit)),
-        validRatio: mean(g.map((x) => x.llara.valid)),
-      },
-    };
-  }
-
-  if (protocols.includes("constrained")) {
-    await inBatches("constrained", async (start, end) => {
-      const part = tokenized.slice(start, end);
-      const out = await lm.generate(
-        part.map((e) => e.prompt),
-        // Candidates without their EOS: the trie appends it.
-        {
-          maxNewTokens: 0,
-          batchSize,
-          candidates: part.map((e) => e.candidates.map((c) => c.slice(0, -1))),
-        },
-      );
-      out.forEach((g, j) => {
-        const i = start + j;
-        const candidate = g.candidate ?? -1;
-        predictions[i].constrained = {
-          answer: candidate >= 0 ? titles[i][candidate] : "",
-          candidate,
-          hit: candidate === examples[i].target.index,
-        };
-      });
-    });
-    const c = predictions.map((p) => p.constrained!);
-    metrics.constrained = {
-      hr1: mean(c.map((x) => x.hit)),
-      validRatio: mean(c.map((x) => x.candidate >= 0)),
-    };
+    if (protocols.includes("constrained"))
+      metrics.constrained = await constrained(lm, examples, tokenized, predictions, inBatches);
   }
 
   if (protocols.includes("ranking")) {
+    const lengths =
+      recommender instanceof LmRecommender ? recommender.answerLengths(examples) : undefined;
     await inBatches("ranking", async (start, end) => {
-      const part = tokenized.slice(start, end);
-      const { logpSum, tokenCount } = await lm.score(
-        part.map((e) => e.prompt),
-        part.map((e) => e.candidates),
-        { batchSize },
-      );
-      part.forEach((e, j) => {
+      const scores = await recommender.scoreCandidates(examples.slice(start, end), { batchSize });
+      if (scores.length !== end - start)
+        throw new Error(
+          `scoreCandidates returned ${scores.length} rows for ${end - start} examples`,
+        );
+      scores.forEach((row, j) => {
         const i = start + j;
-        const perToken = logpSum[j].map((s, k) => s / Math.max(1, tokenCount[j][k]));
-        predictions[i].ranking = {
-          rankSum: rankOf(logpSum[j], e.targetIndex),
-          rankMean: rankOf(perToken, e.targetIndex),
-          logpSum: logpSum[j].map((v) => Number(v.toFixed(5))),
-          tokens: tokenCount[j],
+        const target = examples[i].target.index;
+        const ranking: NonNullable<Prediction["ranking"]> = {
+          rankSum: rankOf(row, target),
+          logpSum: row.map((v) => Number(v.toFixed(5))),
         };
+        if (lengths) {
+          const perToken = row.map((s, k) => s / Math.max(1, lengths[i][k]));
+          ranking.rankMean = rankOf(perToken, target);
+          ranking.tokens = lengths[i];
+        }
+        predictions[i].ranking = ranking;
       });
     });
-    metrics.ranking = {
-      sum: rankingMetrics(predictions.map((p) => p.ranking!.rankSum)),
-      mean: rankingMetrics(predictions.map((p) => p.ranking!.rankMean)),
-    };
+    metrics.ranking = { sum: rankingMetrics(predictions.map((p) => p.ranking!.rankSum)) };
+    if (lengths)
+      metrics.ranking.mean = rankingMetrics(predictions.map((p) => p.ranking!.rankMean!));
+  }
+
+  if (protocols.includes("catalog")) {
+    const scoreAll = recommender.scoreAll!.bind(recommender);
+    await inBatches("catalog", async (start, end) => {
+      const part = examples.slice(start, end);
+      const rows = await scoreAll(part, { batchSize });
+      rows.forEach((row, j) => {
+        predictions[start + j].catalog = { rank: catalogRank(row, part[j]) };
+      });
+    });
+    const m = rankingMetrics(predictions.map((p) => p.catalog!.rank));
+    metrics.catalog = { hr10: m.hr["10"], ndcg10: m.ndcg["10"] };
   }
   return { metrics, predictions };
 }
 
-/** The metrics as a Markdown table with the protocol spelled out. */
+type InBatches = (
+  protocol: Protocol,
+  run: (start: number, end: number) => Promise<void>,
+) => Promise<void>;
+
+/** Paper protocol: greedy free generation, read by S-DPO's and LLaRA's rules. */
+async function generation(
+  model: LmRecommender,
+  examples: readonly Example[],
+  tokenized: readonly TokenizedExample[],
+  predictions: Prediction[],
+  options: EvalOptions,
+  inBatches: InBatches,
+): Promise<NonNullable<EvalMetrics["generation"]>> {
+  const batchSize = options.batchSize ?? 8;
+  const titles = examples.map((e) => e.candidates.map((c) => c.title));
+  await inBatches("generation", async (start, end) => {
+    const out = await model.lm.generate(
+      tokenized.slice(start, end).map((e) => e.prompt),
+      { maxNewTokens: options.maxNewTokens ?? 20, batchSize },
+    );
+    out.forEach((g, j) => {
+      const i = start + j;
+      const answer = model.tokenizer.decode(g.tokens, { skipSpecialTokens: true }).trim();
+      const s = sdpoVerdict(answer, titles[i], examples[i].target.index);
+      const l = llaraVerdict(answer, titles[i], examples[i].target.index);
+      predictions[i].generation = {
+        answer,
+        sdpo: { valid: s.valid, hit: s.hit, matched: s.matches.map((m) => titles[i][m]) },
+        llara: { valid: l.valid, hit: l.hit, matched: l.matches.map((m) => titles[i][m]) },
+      };
+    });
+  });
+  const g = predictions.map((p) => p.generation!);
+  return {
+    sdpo: { hr1: mean(g.map((x) => x.sdpo.hit)), validRatio: mean(g.map((x) => x.sdpo.valid)) },
+    llara: { hr1: mean(g.map((x) => x.llara.hit)), validRatio: mean(g.map((x) => x.llara.valid)) },
+  };
+}
+
+/** Greedy decoding constrained by a prefix trie to the candidates' answers. */
+async function constrained(
+  model: LmRecommender,
+  examples: readonly Example[],
+  tokenized: readonly TokenizedExample[],
+  predictions: Prediction[],
+  inBatches: InBatches,
+): Promise<NonNullable<EvalMetrics["constrained"]>> {
+  await inBatches("constrained", async (start, end) => {
+    const part = tokenized.slice(start, end);
+    const out = await model.lm.generate(
+      part.map((e) => e.prompt),
+      // Candidates without their EOS: the trie appends it.
+      {
+        maxNewTokens: 0,
+        batchSize: end - start,
+        candidates: part.map((e) => e.candidates.map((c) => c.slice(0, -1))),
+      },
+    );
+    out.forEach((g, j) => {
+      const i = start + j;
+      const candidate = g.candidate ?? -1;
+      predictions[i].constrained = {
+        answer: candidate >= 0 ? examples[i].candidates[candidate].title : "",
+        candidate,
+        hit: candidate === examples[i].target.index,
+      };
+    });
+  });
+  const c = predictions.map((p) => p.constrained!);
+  return { hr1: mean(c.map((x) => x.hit)), validRatio: mean(c.map((x) => x.candidate >= 0)) };
+}
+
+/** The metrics as a Markdown table with the protocol spelled out ("n/a": not for this model). */
 export function metricsMarkdown(rows: readonly { name: string; metrics: EvalMetrics }[]): string {
   const f = (x: number | undefined) => (x === undefined ? "–" : x.toFixed(4));
-  const header =
-    "| method | HR@1 (S-DPO) | ValidRatio (S-DPO) | HR@1 (LLaRA) | ValidRatio (LLaRA) | HR@1 (constrained) | HR@1 (rank) | HR@3 | HR@5 | HR@10 | NDCG@5 | NDCG@10 | MRR | HR@1 (rank, per token) |\n" +
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  // Full-catalog columns only when some row has them (the candidate-list tables stay as they were).
+  const catalog = rows.some((r) => r.metrics.catalog !== undefined);
+  const columns = [
+    "method",
+    "HR@1 (S-DPO)",
+    "ValidRatio (S-DPO)",
+    "HR@1 (LLaRA)",
+    "ValidRatio (LLaRA)",
+    "HR@1 (constrained)",
+    "HR@1 (rank)",
+    "HR@3",
+    "HR@5",
+    "HR@10",
+    "NDCG@5",
+    "NDCG@10",
+    "MRR",
+    "HR@1 (rank, per token)",
+    ...(catalog ? ["HR@10 (catalog)", "NDCG@10 (catalog)"] : []),
+  ];
+  const header = `| ${columns.join(" | ")} |\n|${" --- |".repeat(columns.length)}\n`;
   const body = rows
     .map(({ name, metrics: m }) => {
+      const na = (p: Protocol, x: number | undefined) =>
+        m.notApplicable?.includes(p) ? "n/a" : f(x);
       const r = m.ranking?.sum;
-      return `| ${name} | ${f(m.generation?.sdpo.hr1)} | ${f(m.generation?.sdpo.validRatio)} | ${f(m.generation?.llara.hr1)} | ${f(m.generation?.llara.validRatio)} | ${f(m.constrained?.hr1)} | ${f(r?.hr["1"])} | ${f(r?.hr["3"])} | ${f(r?.hr["5"])} | ${f(r?.hr["10"])} | ${f(r?.ndcg["5"])} | ${f(r?.ndcg["10"])} | ${f(r?.mrr)} | ${f(m.ranking?.mean.hr["1"])} |`;
+      const cells = [
+        name,
+        na("generation", m.generation?.sdpo.hr1),
+        na("generation", m.generation?.sdpo.validRatio),
+        na("generation", m.generation?.llara.hr1),
+        na("generation", m.generation?.llara.validRatio),
+        na("constrained", m.constrained?.hr1),
+        f(r?.hr["1"]),
+        f(r?.hr["3"]),
+        f(r?.hr["5"]),
+        f(r?.hr["10"]),
+        f(r?.ndcg["5"]),
+        f(r?.ndcg["10"]),
+        f(r?.mrr),
+        m.ranking && !m.ranking.mean ? "n/a" : f(m.ranking?.mean?.hr["1"]),
+        ...(catalog ? [f(m.catalog?.hr10), f(m.catalog?.ndcg10)] : []),
+      ];
+      return `| ${cells.join(" | ")} |`;
     })
     .join("\n");
   return `${header}${body}\n`;
 }
 
 /** How the numbers were computed, printed under every table. */
-export function protocolNotes(examples: number, maxNewTokens: number): string {
+export function protocolNotes(
+  examples: number,
+  maxNewTokens: number,
+  metrics: readonly EvalMetrics[] = [],
+): string {
   return [
     `Protocols, on the same ${examples} examples and candidate lists:`,
     `- Generation (S-DPO's evaluate_batch.py): greedy, up to ${maxNewTokens} new tokens; ValidRatio = share of answers containing exactly one candidate title (case-sensitive substring); HR@1 = share of all prompts whose answer is valid and contains the target.`,
     "- Generation (LLaRA's calculate_hr1): the same answers, first line only, lower-cased; HR@1 = valid and the matched candidate is the target, over all prompts.",
     "- Constrained: greedy decoding restricted by a prefix trie to the candidate titles + EOS (ValidRatio 1 by design).",
     `- Ranking: every candidate scored by the summed log-prob of " title" + EOS given the prompt (shared prefix); HR@{${RANK_CUTOFFS.join(",")}}, NDCG@{5,10}, MRR from the target's rank; a candidate scoring exactly as the target ranks above it (ties count against the model). "per token" ranks by mean log-prob per answer token.`,
+    ...(metrics.some((m) => m.notApplicable || (m.ranking && !m.ranking.mean))
+      ? [
+          "- Models that are not language models rank candidates by their own scores; n/a marks a protocol that does not apply to the model (generation needs a model that writes text).",
+        ]
+      : []),
+    ...(metrics.some((m) => m.catalog)
+      ? [
+          "- Catalog (models that score every item): the target's rank among all items, the user's history masked (the target never, ties against the target); HR@10, NDCG@10.",
+        ]
+      : []),
   ].join("\n");
 }

@@ -1,15 +1,27 @@
 // An experiment: dataset → tokenizer → model → training stages → evaluation, in one validated
 // YAML/JSON file. `${dataRoot}` in paths stands for --data-root.
 
-import { readFile } from "node:fs/promises";
-import YAML from "yaml";
 import { z } from "zod";
-import { PROTOCOLS } from "../eval/evaluate.js";
-import { parseTrainConfig, trainConfigSchema } from "../train/config.js";
+import { prepareSettingsShape, synthOptionsSchema } from "../data/options.js";
+import { evalOptionsSchema } from "../eval/options.js";
+import { readConfigFile } from "../io/config-file.js";
+import { UserError } from "../io/errors.js";
+import { describeIssues, parseOptions, withoutDefaults } from "../io/schema.js";
+import {
+  loraSchema,
+  parseTrainConfig,
+  trainConfigSchema,
+  trainOptionsShape,
+} from "../train/config.js";
 
 /** `train` settings as written (checked against the training schema in parseExperiment, so
  *  that only what the user wrote overrides: never a default). */
 const trainFields = z.record(z.string(), z.unknown());
+
+/** What `training` and a stage may set: the training options and LoRA, as written. */
+const trainingSettings = z.strictObject(
+  withoutDefaults({ lora: loraSchema.nullable().default(null), ...trainOptionsShape }),
+);
 
 const stage = z
   .object({
@@ -28,11 +40,11 @@ export const experimentSchema = z
     data: z
       .object({
         /** Generate a synthetic world first (then source is "synth"). */
-        synth: z.record(z.string(), z.number()).optional(),
+        synth: z.strictObject(withoutDefaults(synthOptionsSchema.shape)).optional(),
         source: z.string().default("synth"),
         path: z.string().optional(),
         /** Any `data prepare` option (camelCase), e.g. candidates, negatives, maxTrain. */
-        prepare: z.record(z.string(), z.unknown()).default({}),
+        prepare: z.strictObject(withoutDefaults(prepareSettingsShape)).default({}),
       })
       .strict(),
     tokenizer: z
@@ -58,16 +70,7 @@ export const experimentSchema = z
     /** Defaults for every stage (any `train` setting). */
     training: trainFields.default({}),
     stages: z.array(stage).min(1),
-    evaluation: z
-      .object({
-        split: z.enum(["train", "valid", "test"]).default("test"),
-        protocols: z.array(z.enum(PROTOCOLS)).default([...PROTOCOLS]),
-        maxExamples: z.number().int().positive().optional(),
-        maxNewTokens: z.number().int().positive().default(20),
-        batchSize: z.number().int().positive().default(8),
-      })
-      .strict()
-      .default({ split: "test", protocols: [...PROTOCOLS], maxNewTokens: 20, batchSize: 8 }),
+    evaluation: evalOptionsSchema.omit({ maxPromptTokens: true }).prefault({}),
   })
   .strict();
 
@@ -77,35 +80,38 @@ export type StageConfig = ExperimentConfig["stages"][number];
 /** Validates an experiment; errors list every bad field, with stage references checked. */
 export function parseExperiment(input: unknown, where = "experiment"): ExperimentConfig {
   const result = experimentSchema.safeParse(input);
-  if (!result.success)
-    throw new Error(`${where}: invalid experiment config:\n${z.prettifyError(result.error)}`);
+  if (!result.success) {
+    throw new UserError(
+      `${where}: invalid experiment config: ${describeIssues(result.error, experimentSchema)}`,
+    );
+  }
   const config = result.data;
+  const fail = (message: string) => new UserError(`${where}: ${message}`);
+  for (const key of ["data", "model", "initAdapter", "initModel", "objective"]) {
+    if (key in config.training)
+      throw fail(`training.${key} is set by the experiment, not in training`);
+  }
+  parseOptions(trainingSettings, config.training, `${where}: invalid experiment config: training`);
   const seen = new Set<string>();
   for (const s of config.stages) {
-    if (seen.has(s.name)) throw new Error(`${where}: stage name "${s.name}" is used twice`);
-    if (s.init !== undefined && !seen.has(s.init)) {
-      throw new Error(
-        `${where}: stage "${s.name}" starts from "${s.init}", which is not an earlier stage`,
-      );
-    }
+    if (seen.has(s.name)) throw fail(`stage name "${s.name}" is used twice`);
+    if (s.init !== undefined && !seen.has(s.init))
+      throw fail(`stage "${s.name}" starts from "${s.init}", which is not an earlier stage`);
     seen.add(s.name);
-    const { name, init, objective, ...overrides } = s;
-    for (const key of ["data", "model", "initAdapter", "initModel", "objective"]) {
-      if (key in config.training)
-        throw new Error(`${where}: training.${key} is set by the experiment, not in training`);
-      if (key in overrides)
-        throw new Error(`${where}: stage "${name}": ${key} is set by the experiment`);
+    const { name, init: _init, objective, ...overrides } = s;
+    for (const key of ["data", "model", "initAdapter", "initModel"]) {
+      if (key in overrides) throw fail(`stage "${name}": ${key} is set by the experiment`);
     }
-    try {
-      parseTrainConfig({ ...config.training, ...overrides, objective, data: "-", model: "-" });
-    } catch (error) {
-      throw new Error(`${where}: stage "${name}"${init ? "" : ""}: ${(error as Error).message}`);
-    }
+    const stageWhere = `${where}: stage "${name}": invalid training config`;
+    parseOptions(trainingSettings, overrides, stageWhere);
+    parseTrainConfig(
+      { ...config.training, ...overrides, objective, data: "-", model: "-" },
+      `${where}: stage "${name}"`,
+    );
   }
-  if (!config.data.synth && !config.data.path)
-    throw new Error(`${where}: data needs a path (or synth settings)`);
+  if (!config.data.synth && !config.data.path) throw fail("data needs a path (or synth settings)");
   if (!config.model.dir && config.tokenizer.vocab === undefined && !config.tokenizer.dir) {
-    throw new Error(
+    throw new UserError(
       `${where}: a model from a preset needs a tokenizer (tokenizer.vocab to train one, or tokenizer.dir)`,
     );
   }
@@ -114,20 +120,7 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
 
 /** Reads a YAML or JSON experiment file, substituting `${dataRoot}`. */
 export async function loadExperiment(file: string, dataRoot: string): Promise<ExperimentConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new Error(`${file}: cannot be read`);
-  }
-  let raw: unknown;
-  try {
-    raw = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    throw new Error(
-      `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"} (${(error as Error).message})`,
-    );
-  }
+  const raw = await readConfigFile(file);
   return parseExperiment(substitute(raw, dataRoot), file);
 }
 

@@ -7,19 +7,17 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import YAML from "yaml";
 import { loadExamples, loadPrepared, prepareDataset, writeSynth } from "../data/index.js";
-import { type EvalMetrics, evaluate, metricsMarkdown, protocolNotes } from "../eval/evaluate.js";
-import { writeEvalReport } from "../eval/report.js";
+import { type EvalMetrics, metricsMarkdown, protocolNotes } from "../eval/evaluate.js";
+import { initFromRun } from "../eval/load.js";
+import { evaluateDir } from "../eval/run.js";
 import { Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
-import { LanguageModel } from "../model/lm.js";
 import { presetConfig } from "../model/presets.js";
-import { LmTokenizer } from "../model/tokenizer.js";
-import { trainTokenizer } from "../model/train-tokenizer.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
+import { trainTokenizer } from "../model/tokenizer/train-tokenizer.js";
 import { parseTrainConfig, type TrainConfig } from "../train/config.js";
-import { initFromRun, resolveModel } from "../train/init.js";
-import { startStepProgress } from "../train/progress.js";
 import { type TrainSummary, train } from "../train/trainer.js";
 import type { ExperimentConfig } from "./config.js";
 
@@ -223,48 +221,22 @@ export async function runExperiment(
       metrics = saved.metrics;
       evalSeconds = saved.seconds ?? 0;
     } else {
-      const t0 = performance.now();
-      const resolved = await resolveModel(runDir, "best");
-      const lm = await LanguageModel.load(resolved.modelDir, {
-        adapter: resolved.adapterDir ?? undefined,
+      const result = await evaluateDir(runDir, evalExamples, {
+        data: prepared,
+        split: config.evaluation.split,
+        out: evalDir,
+        force: true,
+        name,
+        checkpoint: "auto",
         runtime,
-      });
-      const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
-      const bars = new Map(
-        config.evaluation.protocols.map((p) => [
-          p,
-          startStepProgress(`  ${p}`, evalExamples.length, 0, quiet),
-        ]),
-      );
-      const result = await evaluate(lm, tokenizer, evalExamples, {
         protocols: config.evaluation.protocols,
         maxNewTokens: config.evaluation.maxNewTokens,
         batchSize: config.evaluation.batchSize,
         maxPromptTokens: trainConfig.maxPromptTokens,
-        onProgress: (p, done, total) => {
-          bars.get(p)?.update(done, Number.NaN);
-          if (done === total) bars.get(p)?.done();
-        },
+        quiet,
       });
       metrics = result.metrics;
-      evalSeconds = (performance.now() - t0) / 1000;
-      await writeEvalReport(
-        evalDir,
-        {
-          name,
-          model: { dir: resolved.modelDir, adapter: resolved.adapterDir },
-          data: prepared,
-          split: config.evaluation.split,
-          maxNewTokens: config.evaluation.maxNewTokens,
-          metrics,
-        },
-        result.predictions,
-      );
-      const saved = JSON.parse(await readFile(join(evalDir, "metrics.json"), "utf8"));
-      await writeFileAtomic(
-        join(evalDir, "metrics.json"),
-        `${JSON.stringify({ ...saved, seconds: evalSeconds }, null, 2)}\n`,
-      );
+      evalSeconds = result.report.seconds ?? 0;
       await markDone(evalDir, evalKey);
     }
     rows.push({
@@ -320,7 +292,11 @@ export function resultsMarkdown(config: ExperimentConfig, rows: readonly ResultR
     `# ${config.name}${config.description ? `: ${config.description}` : ""}`,
     "",
     metricsMarkdown(rows.map((r) => ({ name: r.stage, metrics: r.metrics }))),
-    protocolNotes(examples, config.evaluation.maxNewTokens),
+    protocolNotes(
+      examples,
+      config.evaluation.maxNewTokens,
+      rows.map((r) => r.metrics),
+    ),
     "",
     "## Training",
     "",

@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { RuntimeFailure } from "../io/errors.js";
 import { type Dim, evalDim, formatShape, isStatic } from "./dim.js";
 import { type DType, dtypeOfArray, type TensorData } from "./dtype.js";
 import { Graph, GraphError } from "./graph.js";
@@ -72,7 +73,7 @@ export class Runtime {
    * Compiles the graph computing `outputs`; the same graph structure over the same frozen arrays
    * reuses one session. Frozen arrays in memory are copied into the session (measured: twice
    * their size while it is created, once after); file-backed ones are memory-mapped by ONNX
-   * Runtime straight from the checkpoint's files, with no copy (see docs/memory.md).
+   * Runtime straight from the checkpoint's files, with no copy (measured: docs/results.md).
    */
   async compile(graph: Graph, outputs: Outputs): Promise<CompiledGraph> {
     const { bytes, external, folder } = serializeWithExternal(graph, outputs, {
@@ -86,6 +87,7 @@ export class Runtime {
     const key = hash.digest("hex");
     let session = this.sessions.get(key);
     if (!session) {
+      if (this.provider === "cuda") assertCudaInstalled();
       const options: ort.InferenceSession.SessionOptions = {
         executionProviders: this.provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
         intraOpNumThreads: this.threads,
@@ -101,8 +103,16 @@ export class Runtime {
       // File-backed weights (a checkpoint's shards) are memory-mapped from this folder.
       if (folder !== undefined)
         options.extra = { session: { model_external_initializers_file_folder_path: folder } };
-      session = ort.InferenceSession.create(bytes, options);
-      session.catch(() => this.sessions.delete(key));
+      session = ort.InferenceSession.create(bytes, options).catch((error: unknown) => {
+        this.sessions.delete(key);
+        // A CUDA library that is present but cannot start (no driver, wrong CUDA version).
+        if (this.provider === "cuda")
+          throw new RuntimeFailure(
+            `--provider cuda: ONNX Runtime could not start CUDA (${(error as Error).message}); \`prefrec doctor --provider cuda\` checks the setup`,
+            { cause: error },
+          );
+        throw error;
+      });
       this.sessions.set(key, session);
     }
     const compiled = await session;
@@ -119,6 +129,22 @@ export class Runtime {
     if (!session) return;
     this.sessions.delete(compiled.key);
     await (await session).release();
+  }
+
+  /**
+   * Whether two runs on this runtime give bit-identical numbers: guaranteed only on the CPU with
+   * one intra-op thread. With more threads ONNX Runtime may split a kernel's work (and so the
+   * order of its float additions) differently; CUDA kernels are not deterministic either.
+   */
+  get bitIdentical(): boolean {
+    return this.provider === "cpu" && this.threads === 1;
+  }
+
+  /** One line on reproducibility for run summaries (see `bitIdentical`). */
+  reproducibility(): string {
+    return this.bitIdentical
+      ? "bit-identical: the same config, data and seed on this onnxruntime build give the same weights, also across resumes"
+      : `not guaranteed bit-identical with ${this.provider === "cuda" ? "the CUDA provider" : `${this.threads} intra-op threads`}: use --provider cpu --threads 1 for bit-identical runs and resumes`;
   }
 
   /** Number of distinct compiled graphs held. */
@@ -242,10 +268,18 @@ function nativeLibraryDir(): string {
   return join(root, "bin", "napi-v6", process.platform, process.arch);
 }
 
+/** Throws a RuntimeFailure naming the fix when this install has no CUDA provider library. */
+function assertCudaInstalled(): void {
+  if (existsSync(join(nativeLibraryDir(), "libonnxruntime_providers_cuda.so"))) return;
+  throw new RuntimeFailure(
+    "--provider cuda: this onnxruntime-node install has no CUDA provider (the default install skips it; see the README's NVIDIA GPUs section, or use --provider cpu)",
+  );
+}
+
 /** The execution providers this onnxruntime-node build can actually start. */
 export async function usableProviders(): Promise<Provider[]> {
   const usable: Provider[] = ["cpu"];
-  // The CUDA provider is a separate library that the default install (.npmrc) skips; probing a
+  // The CUDA provider is a separate library that the default install skips; probing a
   // session without it only makes ONNX Runtime log an error.
   if (!existsSync(join(nativeLibraryDir(), "libonnxruntime_providers_cuda.so"))) return usable;
   try {

@@ -1,13 +1,16 @@
 // Atomic file and directory writes: everything is written under a temporary sibling name and
 // renamed into place, so a crash or an error never leaves a half-written output behind.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { UserError } from "./errors.js";
+import { removeOnInterrupt } from "./interrupt.js";
 
 /** Raised when an atomic directory write would replace a non-empty directory without `replace`. */
-export class DirectoryNotEmptyError extends Error {
+export class DirectoryNotEmptyError extends UserError {
   constructor(readonly path: string) {
-    super(`${path} already exists and is not empty`);
+    super(`${path} already exists and is not empty (use --force to replace it)`);
     this.name = "DirectoryNotEmptyError";
   }
 }
@@ -17,6 +20,72 @@ export function tempSibling(path: string, tag = "tmp"): string {
   // randomBytes only names the temp file; it never influences results.
   const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`;
   return join(dirname(path), `.${basename(path)}.${tag}-${suffix}`);
+}
+
+/** Temporary names this module (and tempWorkDir) gives: `.NAME.tmp-PID-HEX`, `.NAME.old-PID-HEX`. */
+const TEMP_NAME = /^\..+\.(?:tmp|old)-(\d+)-[0-9a-f]+$/;
+
+/** How old a temporary folder of a live-looking pid must be before it counts as stale. */
+export const STALE_AFTER_MS = 6 * 3600 * 1000;
+
+/** Whether process `pid` exists (EPERM means it exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes this tool's leftover temporary siblings in `parent` (from a killed run): those whose
+ * process is gone, or older than STALE_AFTER_MS. Returns the names removed.
+ */
+export async function sweepStaleTemps(parent: string, pattern = TEMP_NAME): Promise<string[]> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    const info = await stat(join(parent, name)).catch(() => null);
+    if (info === null) continue;
+    if (!pidAlive(pid) || Date.now() - info.mtimeMs > STALE_AFTER_MS) {
+      await rm(join(parent, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+/**
+ * Fails with one clear line when `path` could not be created: an ancestor is a file, or the
+ * nearest existing ancestor is not writable. Cheap; call it before expensive work.
+ */
+export async function checkWritable(path: string): Promise<void> {
+  let existing = dirname(path);
+  let info = await stat(existing).catch(() => null);
+  while (info === null && dirname(existing) !== existing) {
+    existing = dirname(existing);
+    info = await stat(existing).catch(() => null);
+  }
+  if (info && !info.isDirectory())
+    throw new UserError(`${path}: cannot be written, ${existing} is a file, not a folder`);
+  try {
+    await access(existing, constants.W_OK);
+  } catch {
+    throw new UserError(
+      `${path}: cannot be written, ${existing} is not writable (permission denied)`,
+    );
+  }
+}
+
+/** Creates the folder `path` will be written into, after checkWritable. */
+export async function ensureParentDir(path: string): Promise<void> {
+  await checkWritable(path);
+  await mkdir(dirname(path), { recursive: true });
 }
 
 /** Writes `data` to `path` atomically (temp file, fsync, rename). Creates the parent directory. */
@@ -37,8 +106,9 @@ export async function withAtomicFile<T>(
   path: string,
   write: (tmpPath: string) => Promise<T>,
 ): Promise<T> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureParentDir(path);
   const tmp = tempSibling(path);
+  const forget = removeOnInterrupt(tmp);
   try {
     const result = await write(tmp);
     await rename(tmp, path);
@@ -46,11 +116,14 @@ export async function withAtomicFile<T>(
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
+  } finally {
+    forget();
   }
 }
 
 /** Throws DirectoryNotEmptyError early, before expensive work, when `dir` could not be written. */
 export async function assertDirWritable(dir: string, replace: boolean): Promise<void> {
+  await checkWritable(dir);
   if (replace) return;
   const existing = await stat(dir).catch(() => null);
   if (existing === null) return;
@@ -68,16 +141,20 @@ export async function withAtomicDir<T>(
   write: (tmpDir: string) => Promise<T>,
   options: { replace?: boolean } = {},
 ): Promise<T> {
-  await mkdir(dirname(dir), { recursive: true });
+  await ensureParentDir(dir);
+  await sweepStaleTemps(dirname(dir));
   const tmp = tempSibling(dir);
   await mkdir(tmp);
+  const forget = removeOnInterrupt(tmp);
   let result: T;
   try {
     result = await write(tmp);
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
+    forget();
     throw error;
   }
+  forget();
   const existing = await stat(dir).catch(() => null);
   if (existing !== null) {
     const empty = existing.isDirectory() && (await readdir(dir)).length === 0;

@@ -1,98 +1,32 @@
-// Reader and writer of the safetensors format: 8-byte little-endian header length N, N bytes of
-// JSON header ({name: {dtype, shape, data_offsets}, "__metadata__"?: {string: string}}), then
-// the raw little-endian tensor bytes. Floats are read as float32; integers as I64/I32 arrays.
+// Reader of the safetensors format (floats as float32; integers as I64/I32 arrays); the format's
+// types and header parsing are in safetensors-format.ts, the writer in safetensors-write.ts, and
+// this module re-exports both so callers import one place.
 import { type FileHandle, open } from "node:fs/promises";
-import { endianness } from "node:os";
-import { withAtomicFile } from "./atomic.js";
 import { decodeBF16, decodeF16 } from "./float16.js";
+import {
+  type F32Tensor,
+  LITTLE_ENDIAN_HOST,
+  MAX_HEADER_BYTES,
+  numel,
+  parseHeader,
+  type RawTensor,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type TensorEntry,
+} from "./safetensors-format.js";
 
-/** The dtypes this module understands. */
-export type SafetensorsDtype =
-  | "F32"
-  | "F16"
-  | "BF16"
-  | "F64"
-  | "I64"
-  | "I32"
-  | "I16"
-  | "I8"
-  | "U8"
-  | "BOOL";
-
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
-
-/** Size in bytes of one element of a dtype. */
-export function dtypeBytes(dtype: SafetensorsDtype): number {
-  return DTYPE_BYTES[dtype];
-}
-
-/** One tensor's entry in a safetensors header; offsets are relative to the data section. */
-export interface TensorEntry {
-  dtype: SafetensorsDtype;
-  shape: number[];
-  begin: number;
-  end: number;
-}
-
-/** A parsed safetensors header. */
-export interface SafetensorsHeader {
-  tensors: Map<string, TensorEntry>;
-  metadata: Record<string, string> | null;
-  /** Absolute file offset of the data section (8 + header length). */
-  dataStart: number;
-}
-
-/** A float tensor as read: always float32, row-major. */
-export interface F32Tensor {
-  shape: number[];
-  data: Float32Array;
-}
-
-/** A tensor to write: its dtype follows from the array type (Float32Array → F32, BigInt64Array → I64, Int32Array → I32). */
-export interface WritableTensor {
-  shape: readonly number[];
-  data: Float32Array | BigInt64Array | Int32Array;
-}
-
-/** Already-encoded bytes of any dtype (used to write F16/BF16 fixtures). */
-export interface RawTensor {
-  dtype: SafetensorsDtype;
-  shape: readonly number[];
-  bytes: Uint8Array;
-}
-
-/** The most a header may be: the format's own limit is 100 MB. */
-const MAX_HEADER_BYTES = 100_000_000;
-const LITTLE_ENDIAN_HOST = endianness() === "LE";
-
-/** An error about a safetensors file, naming the file and, when relevant, the tensor. */
-export class SafetensorsError extends Error {
-  constructor(
-    readonly file: string,
-    message: string,
-    readonly tensor?: string,
-  ) {
-    super(`${file}${tensor === undefined ? "" : ` (tensor "${tensor}")`}: ${message}`);
-    this.name = "SafetensorsError";
-  }
-}
-
-function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+export {
+  dtypeBytes,
+  type F32Tensor,
+  parseHeader,
+  type RawTensor,
+  type SafetensorsDtype,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type TensorEntry,
+  type WritableTensor,
+} from "./safetensors-format.js";
+export { writeSafetensors } from "./safetensors-write.js";
 
 async function readExactly(
   handle: FileHandle,
@@ -110,101 +44,6 @@ async function readExactly(
       throw new SafetensorsError(file, `unexpected end of file at byte ${position + done}`, tensor);
     }
     done += bytesRead;
-  }
-}
-
-/** Parses and validates the header JSON (`fileSize` bounds every offset). */
-export function parseHeader(
-  file: string,
-  headerBytes: Uint8Array,
-  fileSize: number,
-): SafetensorsHeader {
-  const dataStart = 8 + headerBytes.length;
-  const dataSize = fileSize - dataStart;
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
-  } catch (error) {
-    throw new SafetensorsError(
-      file,
-      `header is not valid UTF-8 JSON (${(error as Error).message})`,
-    );
-  }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new SafetensorsError(file, "header is not a JSON object");
-  }
-  const tensors = new Map<string, TensorEntry>();
-  let metadata: Record<string, string> | null = null;
-  for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
-    if (name === "__metadata__") {
-      metadata = parseMetadata(file, value);
-      continue;
-    }
-    tensors.set(name, parseEntry(file, name, value, dataSize));
-  }
-  checkNoOverlap(file, tensors);
-  return { tensors, metadata, dataStart };
-}
-
-function parseMetadata(file: string, value: unknown): Record<string, string> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new SafetensorsError(file, "__metadata__ is not an object of strings");
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v !== "string") {
-      throw new SafetensorsError(file, `__metadata__.${k} is not a string`);
-    }
-    out[k] = v;
-  }
-  return out;
-}
-
-function parseEntry(file: string, name: string, value: unknown, dataSize: number): TensorEntry {
-  if (value === null || typeof value !== "object") {
-    throw new SafetensorsError(file, "header entry is not an object", name);
-  }
-  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
-    throw new SafetensorsError(file, `unsupported dtype ${JSON.stringify(dtype)}`, name);
-  }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new SafetensorsError(file, `bad shape ${JSON.stringify(shape)}`, name);
-  }
-  if (
-    !Array.isArray(offsets) ||
-    offsets.length !== 2 ||
-    !offsets.every((o) => Number.isInteger(o) && o >= 0)
-  ) {
-    throw new SafetensorsError(file, `bad data_offsets ${JSON.stringify(offsets)}`, name);
-  }
-  const [begin, end] = offsets as [number, number];
-  const expected = numel(shape) * DTYPE_BYTES[dtype as SafetensorsDtype];
-  if (end < begin || end - begin !== expected) {
-    throw new SafetensorsError(
-      file,
-      `data_offsets [${begin}, ${end}] span ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${expected}`,
-      name,
-    );
-  }
-  if (end > dataSize) {
-    throw new SafetensorsError(
-      file,
-      `data_offsets end ${end} is past the data section (${dataSize} bytes; file truncated?)`,
-      name,
-    );
-  }
-  return { dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end };
-}
-
-function checkNoOverlap(file: string, tensors: Map<string, TensorEntry>): void {
-  const sorted = [...tensors.entries()]
-    .filter(([, e]) => e.end > e.begin)
-    .sort((a, b) => a[1].begin - b[1].begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i][1].begin < sorted[i - 1][1].end) {
-      throw new SafetensorsError(file, `data overlaps tensor "${sorted[i - 1][0]}"`, sorted[i][0]);
-    }
   }
 }
 
@@ -387,106 +226,5 @@ export async function readSafetensorsF32(
     const out = new Map<string, F32Tensor>();
     for (const name of names ?? file.names()) out.set(name, await file.readF32(name));
     return out;
-  });
-}
-
-function toRaw(file: string, name: string, tensor: WritableTensor | RawTensor): RawTensor {
-  if ("bytes" in tensor) {
-    const expected = numel(tensor.shape) * DTYPE_BYTES[tensor.dtype];
-    if (tensor.bytes.length !== expected) {
-      throw new SafetensorsError(
-        file,
-        `has ${tensor.bytes.length} bytes, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`,
-        name,
-      );
-    }
-    return tensor;
-  }
-  const { data, shape } = tensor;
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new SafetensorsError(file, `bad shape ${JSON.stringify(shape)}`, name);
-  }
-  if (data.length !== numel(shape)) {
-    throw new SafetensorsError(
-      file,
-      `has ${data.length} values but shape ${JSON.stringify(shape)} needs ${numel(shape)}`,
-      name,
-    );
-  }
-  const dtype: SafetensorsDtype =
-    data instanceof Float32Array ? "F32" : data instanceof BigInt64Array ? "I64" : "I32";
-  let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (!LITTLE_ENDIAN_HOST) {
-    bytes = new Uint8Array(data.byteLength);
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < data.length; i++) {
-      if (data instanceof Float32Array) view.setFloat32(i * 4, data[i], true);
-      else if (data instanceof BigInt64Array) view.setBigInt64(i * 8, data[i], true);
-      else view.setInt32(i * 4, data[i], true);
-    }
-  }
-  return { dtype, shape, bytes };
-}
-
-/** Builds the header bytes (padded with spaces to a multiple of 8, as the reference writer does). */
-function encodeHeader(
-  entries: [string, RawTensor][],
-  metadata: Record<string, string> | null,
-): { header: Uint8Array; total: number } {
-  const json: Record<string, unknown> = {};
-  if (metadata !== null) json.__metadata__ = metadata;
-  let offset = 0;
-  for (const [name, raw] of entries) {
-    json[name] = {
-      dtype: raw.dtype,
-      shape: [...raw.shape],
-      data_offsets: [offset, offset + raw.bytes.length],
-    };
-    offset += raw.bytes.length;
-  }
-  let text = JSON.stringify(json);
-  const encoded = new TextEncoder().encode(text);
-  const padding = (8 - (encoded.length % 8)) % 8;
-  text += " ".repeat(padding);
-  return { header: new TextEncoder().encode(text), total: offset };
-}
-
-/**
- * Writes tensors to `path` atomically, in the map's order. Float32Array → F32,
- * BigInt64Array → I64, Int32Array → I32; RawTensor entries are written as given.
- */
-export async function writeSafetensors(
-  path: string,
-  tensors: Map<string, WritableTensor | RawTensor> | Iterable<[string, WritableTensor | RawTensor]>,
-  metadata: Record<string, string> | null = { format: "pt" },
-): Promise<void> {
-  const entries: [string, RawTensor][] = [];
-  const seen = new Set<string>();
-  for (const [name, tensor] of tensors) {
-    if (name === "__metadata__") throw new SafetensorsError(path, "reserved tensor name", name);
-    if (seen.has(name)) throw new SafetensorsError(path, "duplicate tensor name", name);
-    seen.add(name);
-    entries.push([name, toRaw(path, name, tensor)]);
-  }
-  const { header } = encodeHeader(entries, metadata);
-  await withAtomicFile(path, async (tmp) => {
-    const handle = await open(tmp, "w");
-    try {
-      const length = new Uint8Array(8);
-      new DataView(length.buffer).setBigUint64(0, BigInt(header.length), true);
-      let position = 0;
-      for (const chunk of [length, header, ...entries.map(([, raw]) => raw.bytes)]) {
-        let done = 0;
-        while (done < chunk.length) {
-          const length = Math.min(chunk.length - done, 1 << 30);
-          const { bytesWritten } = await handle.write(chunk, done, length, position);
-          done += bytesWritten;
-          position += bytesWritten;
-        }
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
   });
 }

@@ -3,14 +3,16 @@
 // and the machine's memory before anything is read; and saving the same kind of directory.
 import { copyFile, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { DirectoryNotEmptyError, withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { UserError } from "../io/errors.js";
 import {
   SafetensorsError,
   type SafetensorsFile,
   withSafetensors,
   writeSafetensors,
 } from "../io/safetensors.js";
-import { type LmConfig, lmConfigToJson, loadLmConfig } from "./config.js";
+import { type LmConfig, loadLmConfig } from "./config.js";
+import { lmConfigToJson } from "./config-json.js";
 import { checkFits } from "./memory.js";
 import { expectedTensorShapes } from "./names.js";
 import {
@@ -38,7 +40,7 @@ export interface Checkpoint {
 }
 
 /** A missing or malformed checkpoint file or tensor; names the file and the tensor. */
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   constructor(
     readonly file: string,
     message: string,
@@ -392,9 +394,7 @@ export async function saveCheckpoint(
       { replace: options.overwrite ?? false },
     );
   } catch (error) {
-    if (error instanceof CheckpointError || error instanceof SafetensorsError) throw error;
-    if (error instanceof DirectoryNotEmptyError)
-      throw new CheckpointError(dir, "already exists and is not empty");
+    if (error instanceof UserError) throw error; // already names the file and what is wrong
     throw new CheckpointError(dir, (error as Error).message);
   }
 }

@@ -1,5 +1,7 @@
 // Engine-independent LoRA helpers: which modules to adapt, PEFT's default initialization
 // (A ~ kaiming-uniform(a=√5) = U(±1/√in), B = 0), and merging ΔW = scaling·B·A into base weights.
+
+import { UserError } from "../io/errors.js";
 import { createRng } from "../io/rng.js";
 import type { LmConfig } from "./config.js";
 import { PROJECTIONS, type Projection, projectionModule, projectionShape } from "./names.js";
@@ -14,7 +16,7 @@ export function loraModules(
 ): Map<string, [number, number]> {
   for (const t of targets) {
     if (!PROJECTIONS.includes(t))
-      throw new Error(`unknown LoRA target "${t}" (one of ${PROJECTIONS.join(", ")})`);
+      throw new UserError(`unknown LoRA target "${t}" (one of ${PROJECTIONS.join(", ")})`);
   }
   const out = new Map<string, [number, number]>();
   for (let layer = 0; layer < config.numLayers; layer++) {
@@ -32,7 +34,7 @@ export function initLoraWeights(
   seed: number,
 ): LoraWeights {
   if (!Number.isInteger(r) || r <= 0)
-    throw new Error(`LoRA rank must be a positive integer, got ${r}`);
+    throw new UserError(`LoRA rank must be a positive integer, got ${r}`);
   const rng = createRng(seed);
   const weights: LoraWeights = new Map();
   for (const [module, [out, inp]] of loraModules(config, targets)) {

@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { UserError } from "../io/errors.js";
 import { SafetensorsError, withSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { LmConfig } from "./config.js";
 import { PROJECTIONS, type Projection, projectionModule, projectionShape } from "./names.js";
@@ -32,7 +33,7 @@ export interface LoraAdapterConfig {
 }
 
 /** A bad adapter file, naming the file and the key or field. */
-export class PeftError extends Error {
+export class PeftError extends UserError {
   constructor(
     readonly file: string,
     message: string,

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { numberToF16Bits } from "../io/float16.js";
 import { type RawTensor, writeSafetensors } from "../io/safetensors.js";
-import { type LmConfig, lmConfigToJson } from "./config.js";
+import type { LmConfig } from "./config.js";
+import { lmConfigToJson } from "./config-json.js";
 import { expectedTensorShapes } from "./names.js";
 import { numel } from "./weights.js";
 

@@ -1,11 +1,16 @@
 // Batches: the seeded order of examples per epoch, per-micro-batch dropout seeds, and the feeds
-// of the step program (prompts once, the 1+K answers, reference log-probs, RecPO margins).
+// of the step program (prompts once, the 1+K answers, reference log-probs, the objective's inputs).
 
 import type { Tensor } from "../graph/index.js";
 import { createRng } from "../io/rng.js";
 import { packCompletions, packPrompts } from "../model/batch.js";
-import { needsReference, type Objective } from "../objectives/index.js";
-import type { TokenizedExample } from "./tokenize.js";
+import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
+import {
+  needsReference,
+  type ObjectiveSettings,
+  objectiveExampleInputs,
+  objectiveInputNames,
+} from "../objectives/index.js";
 
 /** The feeds of one batch for the step program. */
 export function batchFeeds(
@@ -13,7 +18,7 @@ export function batchFeeds(
   o: {
     answers: number;
     padId: number;
-    objective: Objective;
+    objective: ObjectiveSettings;
     reference: ReadonlyMap<string, number[]>;
   },
 ): Record<string, Tensor> {
@@ -37,13 +42,15 @@ export function batchFeeds(
       shape: [batch.length, N],
     };
   }
-  const objective = o.objective;
-  if (objective.type === "recpo") {
-    const margins = batch.flatMap((e) => [
-      0,
-      ...e.phi.slice(1, N).map((phi) => (objective.lambda * e.phi[0]) / phi),
-    ]);
-    feeds.margins = { data: Float32Array.from(margins), shape: [batch.length, N] };
+  const names = objectiveInputNames(o.objective);
+  if (names.length > 0) {
+    const rows = batch.map((e) => objectiveExampleInputs(o.objective, e, N));
+    for (const name of names) {
+      feeds[name] = {
+        data: Float32Array.from(rows.flatMap((row) => row[name])),
+        shape: [batch.length, N],
+      };
+    }
   }
   return feeds;
 }
@@ -68,4 +75,30 @@ export function shuffled(n: number, seed: number, epoch: number): number[] {
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
+}
+
+/**
+ * Indices (sorted) of the training examples `microBatches` micro-batches will visit from
+ * `from` (epoch, position), following exactly the loop's seeded order: setup tokenizes and
+ * scores only these (`--max-steps 2` touches a handful of a large split).
+ */
+export function visitedExamples(
+  n: number,
+  batchSize: number,
+  seed: number,
+  from: { epoch: number; position: number },
+  microBatches: number,
+): number[] {
+  const seen = new Set<number>();
+  let { epoch, position } = from;
+  for (let micro = 0; micro < microBatches && seen.size < n; micro++) {
+    const order = shuffled(n, seed, epoch);
+    for (const i of order.slice(position, position + batchSize)) seen.add(i);
+    position += batchSize;
+    if (position >= n) {
+      epoch++;
+      position = 0;
+    }
+  }
+  return [...seen].sort((a, b) => a - b);
 }

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { UserError } from "../io/errors.js";
 import { withSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { saveCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
@@ -75,7 +76,7 @@ export async function loadRunState(
     return { meta: st.header.metadata ?? {}, tensors: out };
   });
   if (meta.step === undefined || meta.hyper === undefined) {
-    throw new Error(`${file}: missing the optimizer's step/hyper metadata`);
+    throw new UserError(`${file}: missing the optimizer's step/hyper metadata`);
   }
   const optimizer: AdamWState = { step: Number(meta.step), hyper: JSON.parse(meta.hyper), tensors };
   return { state, optimizer };

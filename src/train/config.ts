@@ -1,130 +1,101 @@
-// A training run's configuration: validated with zod, defaults filled in, written next to the
-// run so that every result says exactly how it was produced.
+// A training run's configuration: one zod schema (every field with its default and description)
+// that validates config files, experiment stages and the `train` flags alike; defaults filled
+// in, it is written next to the run so that every result says exactly how it was produced.
 
 import { z } from "zod";
+import { runtimeOptionsSchema } from "../graph/options.js";
+import { UserError } from "../io/errors.js";
+import { count, countOrZero, nonNegative, parseOptions, positive } from "../io/schema.js";
 import { PROJECTIONS } from "../model/names.js";
-import { OBJECTIVE_TYPES, type Objective } from "../objectives/index.js";
+import { objectiveSchema } from "../objectives/index.js";
 
-const objective = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("sft") }).strict(),
-  z.object({ type: z.literal("dpo"), beta: z.number().positive() }).strict(),
-  z
-    .object({
-      type: z.literal("sdpo"),
-      beta: z.number().positive(),
-      negatives: z.number().int().min(1),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal("recpo"),
-      beta: z.number().positive(),
-      negatives: z.number().int().min(1),
-      lambda: z.number().min(0),
-    })
-    .strict(),
-  z.object({ type: z.literal("simpo"), beta: z.number().positive(), gamma: z.number() }).strict(),
-  z
-    .object({
-      type: z.literal("dmpo"),
-      beta: z.number().positive(),
-      negatives: z.number().int().min(1),
-    })
-    .strict(),
-  z.object({ type: z.literal("ipo"), tau: z.number().positive() }).strict(),
-]);
+export const loraSchema = z.strictObject({
+  r: count().default(8).describe("LoRA rank r"),
+  alpha: positive().default(32).describe("LoRA alpha (scaling = alpha / r)"),
+  dropout: nonNegative()
+    .max(0.9, { error: "expected a number ≤ 0.9" })
+    .default(0)
+    .describe("LoRA dropout on the adapter input, training steps only"),
+  targets: z
+    .array(z.enum(PROJECTIONS as [string, ...string[]]))
+    .nonempty()
+    .default([...PROJECTIONS])
+    .describe("projections to adapt"),
+});
 
-const lora = z
-  .object({
-    r: z.number().int().positive().default(8),
-    alpha: z.number().positive().default(32),
-    dropout: z.number().min(0).max(0.9).default(0),
-    targets: z
-      .array(z.enum(PROJECTIONS as [string, ...string[]]))
-      .nonempty()
-      .default([...PROJECTIONS]),
-  })
-  .strict();
+/** The settings of the training loop: the `train` flags and an experiment's training fields. */
+export const trainOptionsShape = {
+  lr: positive().default(1e-4).describe("peak learning rate (linear warmup, cosine decay)"),
+  weightDecay: nonNegative().default(0).describe("AdamW decoupled weight decay"),
+  warmupRatio: nonNegative()
+    .max(1, { error: "expected a number ≤ 1" })
+    .default(0.05)
+    .describe("share of steps for linear warmup"),
+  maxGradNorm: positive().default(1).describe("global gradient-norm clipping"),
+  batchSize: count().default(4).describe("examples per micro-batch"),
+  gradAccum: count().default(1).describe("micro-batches per optimizer step"),
+  epochs: positive().default(1).describe("passes over the training examples"),
+  maxSteps: count()
+    .nullable()
+    .default(null)
+    .describe("stop after n optimizer steps (overrides epochs)"),
+  maxExamples: count().nullable().default(null).describe("use only the first n training examples"),
+  maxPromptTokens: count().default(512).describe("longest prompt; longer ones keep their end"),
+  evalEvery: countOrZero().default(0).describe("validate every n steps (0: at the end only)"),
+  evalExamples: countOrZero()
+    .default(200)
+    .describe("validation examples (loss + HR@1 by ranking; 0: none)"),
+  saveEvery: countOrZero()
+    .default(0)
+    .describe("write the last checkpoint every n steps (0: at the end)"),
+  seed: z
+    .number({ error: "expected a number" })
+    .int({ error: "expected a whole number" })
+    .default(0)
+    .describe("seed for data order, LoRA init and dropout masks"),
+  logEvery: count()
+    .nullable()
+    .default(null)
+    .describe("without a terminal, a progress line every n steps (default: ~20 lines)"),
+  recpoDefaultSignals: z
+    .boolean()
+    .default(false)
+    .describe("RecPO on data without ratings: accept margins from default signals"),
+  ...runtimeOptionsSchema.shape,
+};
 
-export const trainConfigSchema = z
-  .object({
-    objective,
-    /** Prepared dataset directory (`prefrec data prepare`). */
-    data: z.string().min(1),
-    /** Base model directory (HF layout, with its tokenizer). */
-    model: z.string().min(1),
-    /** Adapter to start from (a previous LoRA stage's), or null. */
-    initAdapter: z.string().nullable().default(null),
-    /** Full model directory to start from (a previous full fine-tuning stage's), or null. */
-    initModel: z.string().nullable().default(null),
-    /** LoRA on a frozen base, or null for full fine-tuning. */
-    lora: lora.nullable().default(null),
-    lr: z.number().positive().default(1e-4),
-    weightDecay: z.number().min(0).default(0),
-    warmupRatio: z.number().min(0).max(1).default(0.05),
-    maxGradNorm: z.number().positive().default(1),
-    /** Examples per optimizer step = batchSize × gradAccum. */
-    batchSize: z.number().int().positive().default(4),
-    gradAccum: z.number().int().positive().default(1),
-    epochs: z.number().positive().default(1),
-    /** When set, the run stops after this many optimizer steps (overrides epochs). */
-    maxSteps: z.number().int().positive().nullable().default(null),
-    /** Use at most this many training examples (the first ones in file order), or all. */
-    maxExamples: z.number().int().positive().nullable().default(null),
-    maxPromptTokens: z.number().int().positive().default(512),
-    /** Validate every N optimizer steps (0: only at the end). */
-    evalEvery: z.number().int().min(0).default(0),
-    /** Validation examples used (loss and HR@1 by candidate ranking). */
-    evalExamples: z.number().int().min(0).default(200),
-    /** Save the last checkpoint every N steps (0: only at the end). */
-    saveEvery: z.number().int().min(0).default(0),
-    seed: z.number().int().default(0),
-    /** Without a terminal, print a progress line every N steps (null: about 20 lines per run). */
-    logEvery: z.number().int().positive().nullable().default(null),
-    /** RecPO on data without ratings: accept margins from the default signals. */
-    recpoDefaultSignals: z.boolean().default(false),
-    threads: z.number().int().positive().nullable().default(null),
-    provider: z.enum(["cpu", "cuda"]).default("cpu"),
-  })
-  .strict();
+export const trainConfigSchema = z.strictObject({
+  objective: objectiveSchema,
+  /** Prepared dataset directory (`prefrec data prepare`). */
+  data: z.string().min(1).describe("prepared dataset directory (prefrec data prepare)"),
+  /** Base model directory (HF layout, with its tokenizer). */
+  model: z.string().min(1).describe("base model directory (HF layout, with tokenizer)"),
+  /** Adapter to start from (a previous LoRA stage's), or null. */
+  initAdapter: z.string().nullable().default(null),
+  /** Full model directory to start from (a previous full fine-tuning stage's), or null. */
+  initModel: z.string().nullable().default(null),
+  /** LoRA on a frozen base, or null for full fine-tuning. */
+  lora: loraSchema.nullable().default(null),
+  ...trainOptionsShape,
+});
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
-/** Validates a config object; errors list every bad field. */
-export function parseTrainConfig(input: unknown): TrainConfig {
-  const result = trainConfigSchema.safeParse(input);
-  if (!result.success)
-    throw new Error(`invalid training config:\n${z.prettifyError(result.error)}`);
-  const config = result.data;
+/** Settings that may differ when a run is resumed (they do not change its results). */
+export const RESUMABLE_KEYS: readonly string[] = [
+  "maxSteps",
+  "threads",
+  "provider",
+  "logEvery",
+  "saveEvery",
+];
+
+/** Validates a config object (`where`: the file or stage, for messages); one line per error. */
+export function parseTrainConfig(input: unknown, where?: string): TrainConfig {
+  const prefix = `${where ? `${where}: ` : ""}invalid training config`;
+  const config = parseOptions(trainConfigSchema, input, prefix);
   if (config.initAdapter && !config.lora) {
-    throw new Error(
-      "invalid training config: initAdapter needs lora (the adapter's settings come from it)",
-    );
+    throw new UserError(`${prefix}: initAdapter needs lora (the adapter's settings come from it)`);
   }
   return config;
-}
-
-/** Default hyper-parameters of each objective (β = 1, K = 3, λ = 2 as the papers' scripts). */
-export function defaultObjective(
-  type: string,
-  overrides: Partial<Record<string, number>> = {},
-): Objective {
-  const v = (name: string, fallback: number) => overrides[name] ?? fallback;
-  switch (type) {
-    case "sft":
-      return { type };
-    case "dpo":
-      return { type, beta: v("beta", 1) };
-    case "sdpo":
-    case "dmpo":
-      return { type, beta: v("beta", 1), negatives: v("negatives", 3) };
-    case "recpo":
-      return { type, beta: v("beta", 1), negatives: v("negatives", 3), lambda: v("lambda", 2) };
-    case "simpo":
-      return { type, beta: v("beta", 1), gamma: v("gamma", 2) };
-    case "ipo":
-      return { type, tau: v("tau", 0.1) };
-    default:
-      throw new Error(`unknown objective "${type}" (one of ${OBJECTIVE_TYPES.join(", ")})`);
-  }
 }

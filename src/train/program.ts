@@ -6,7 +6,13 @@ import type { LmConfig } from "../model/config.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { type Program, sharedPrefixProgram } from "../model/graph/programs.js";
 import type { Weights } from "../model/weights.js";
-import { isPreference, type Objective, objectiveLoss } from "../objectives/index.js";
+import {
+  isPreference,
+  needsReference,
+  type ObjectiveSettings,
+  objectiveInputNames,
+  objectiveLoss,
+} from "../objectives/index.js";
 
 export interface StepProgram extends Program {
   /** Output names of the gradients, by trainable feed name. */
@@ -16,13 +22,14 @@ export interface StepProgram extends Program {
 
 /**
  * Builds the step program. Extra inputs: `reference_logp` [B, N] (reference log-probs of the
- * answers, precomputed) and `margins` [B, N] (RecPO γ_k in columns 1…K). With `withGradients` false it only
+ * answers, precomputed) and the objective's own inputs, each [B, N] in columns 1…K (RecPO's
+ * `margins`). With `withGradients` false it only
  * computes the loss and metrics (validation).
  */
 export function stepProgram(
   config: LmConfig,
   weights: Weights,
-  objective: Objective,
+  objective: ObjectiveSettings,
   bind: BindOptions,
   withGradients = true,
 ): StepProgram {
@@ -33,14 +40,13 @@ export function stepProgram(
   const first = (x: Value) => reshape(slice(x, 1, 0, 1), ["B"]);
   const rest = (x: Value) => slice(x, 1, 1, "N");
   const preference = isPreference(objective);
-  const reference = preference
+  const reference = needsReference(objective)
     ? g.input("reference_logp", program.model.dtype, ["B", "N"])
     : undefined;
-  // Margins come as [B, N] (column 0, the chosen answer's, unused) so the shapes line up.
-  const margins =
-    objective.type === "recpo"
-      ? rest(g.input("margins", program.model.dtype, ["B", "N"]))
-      : undefined;
+  // Extra inputs come as [B, N] (column 0, the chosen answer's, unused) so the shapes line up.
+  const extra: Record<string, Value> = {};
+  for (const name of objectiveInputNames(objective))
+    extra[name] = rest(g.input(name, program.model.dtype, ["B", "N"]));
   const { loss, metrics } = objectiveLoss(objective, {
     policyChosen: first(logp),
     chosenLength: first(count),
@@ -48,7 +54,7 @@ export function stepProgram(
     rejectedLength: preference ? rest(count) : undefined,
     referenceChosen: reference ? first(reference) : undefined,
     referenceRejected: reference ? rest(reference) : undefined,
-    margins,
+    extra,
   });
   const outputs: Record<string, Value> = { loss };
   for (const [name, v] of Object.entries(metrics)) outputs[`metric:${name}`] = v;

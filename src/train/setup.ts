@@ -1,23 +1,24 @@
-// Setting a run up: its directory, the starting model (weights, tokenizer, LoRA adapter), the
-// tokenized examples, and restoring trainable tensors from a checkpoint.
+// Setting a run up: checking its directory, the starting model (weights, tokenizer, LoRA
+// adapter), and the tokenized examples the run will use (only those, with progress and Ctrl-C).
 
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Example, loadExamples, loadPrepared, type PreparedDataset } from "../data/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { startProgress } from "../io/progress.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
 import { initLoraWeights } from "../model/lora.js";
 import type { Projection } from "../model/names.js";
 import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../model/peft.js";
-import { LmTokenizer } from "../model/tokenizer.js";
+import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
+import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import type { Weights } from "../model/weights.js";
-import { isPreference } from "../objectives/index.js";
-import type { TrainConfig } from "./config.js";
-import { TrainingError } from "./errors.js";
+import { checkObjectiveData, isPreference } from "../objectives/index.js";
+import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
+import { checkAborted, TrainingError } from "./errors.js";
 import { trainWeightsDtype } from "./memory.js";
-import { type TokenizedExample, tokenizeExample } from "./tokenize.js";
 
 export interface StartingPoint {
   modelDir: string;
@@ -79,49 +80,80 @@ export async function loadStartingPoint(config: TrainConfig): Promise<StartingPo
   return { modelDir, modelConfig, weights, tokenizer, adapter };
 }
 
-/** The tokenized training and validation examples, checked against the objective and model. */
+/** Lets pending signals (Ctrl-C) be handled between synchronous chunks of work. */
+const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface TrainingData {
+  dataset: PreparedDataset;
+  /** Number of training examples (after --max-examples); the loop's order runs over these. */
+  trainCount: number;
+  /** The training examples the run will visit, tokenized, by index into the split. */
+  train: Map<number, TokenizedExample>;
+  /** Validation examples, as read (the evaluator tokenizes them itself) and tokenized (loss). */
+  validRaw: Example[];
+  validSet: TokenizedExample[];
+}
+
+export interface DataOptions {
+  /** Which training examples (indices) the run will visit, given how many there are. */
+  visited: (trainCount: number) => number[];
+  signal?: AbortSignal;
+  quiet?: boolean;
+  /** Check the dataset files' sha256 against the manifest (default true; counts always are). */
+  verify?: boolean;
+}
+
+/**
+ * Reads the splits, checks them against the objective, and tokenizes only the training
+ * examples the run will visit (and the validation examples), with progress and Ctrl-C checks.
+ */
 export async function loadTrainingData(
   config: TrainConfig,
   tokenizer: LmTokenizer,
   vocabSize: number,
   K: number,
-): Promise<{
-  dataset: PreparedDataset;
-  trainSet: TokenizedExample[];
-  validSet: TokenizedExample[];
-}> {
-  const dataset = await loadPrepared(config.data);
-  let trainRaw = await loadExamples(config.data, "train");
+  options: DataOptions,
+): Promise<TrainingData> {
+  const load = { verify: options.verify };
+  const dataset = await loadPrepared(config.data, load);
+  let trainRaw = await loadExamples(config.data, "train", load);
   if (config.maxExamples) trainRaw = trainRaw.slice(0, config.maxExamples);
-  const validRaw = (await loadExamples(config.data, "valid")).slice(0, config.evalExamples);
+  const validRaw = (await loadExamples(config.data, "valid", load)).slice(0, config.evalExamples);
   if (trainRaw.length === 0) throw new TrainingError(`${config.data}: no training examples`);
   checkData(config, trainRaw, K);
+  checkAborted(options.signal, "data loading");
+  const visited = options.visited(trainRaw.length);
   const cache = new Map<string, number[]>();
-  const tok = (e: Example) =>
-    tokenizeExample(tokenizer, e, { maxPromptTokens: config.maxPromptTokens }, cache);
-  const trainSet = trainRaw.map(tok);
-  const validSet = validRaw.map(tok);
-  for (const e of [...trainSet, ...validSet]) {
-    const bad = [e.prompt, ...e.answers].flat().find((id) => id >= vocabSize);
+  const tok = (e: Example) => {
+    const t = tokenizeExample(tokenizer, e, { maxPromptTokens: config.maxPromptTokens }, cache);
+    const bad = [t.prompt, ...t.answers].flat().find((id) => id >= vocabSize);
     if (bad !== undefined) {
       throw new TrainingError(
         `token id ${bad} ≥ the model's vocabulary (${vocabSize}): tokenizer and model do not match`,
       );
     }
+    return t;
+  };
+  const todo = [...visited.map((i) => trainRaw[i]), ...validRaw];
+  const progress = startProgress("tokenize", todo.length, options.quiet ?? false);
+  const tokenized: TokenizedExample[] = [];
+  const chunk = 256;
+  for (let i = 0; i < todo.length; i += chunk) {
+    await yieldToEvents();
+    checkAborted(options.signal, "tokenization");
+    for (const e of todo.slice(i, i + chunk)) tokenized.push(tok(e));
+    progress.tick(Math.min(chunk, todo.length - i));
   }
-
-  return { dataset, trainSet, validSet };
-}
-
-export function cloneLora(weights: LoraWeights): LoraWeights {
-  const out: LoraWeights = new Map();
-  for (const [m, { A, B }] of weights) {
-    out.set(m, {
-      A: { shape: [...A.shape], data: A.data.slice() },
-      B: { shape: [...B.shape], data: B.data.slice() },
-    });
-  }
-  return out;
+  progress.done();
+  const train = new Map<number, TokenizedExample>();
+  for (const [j, index] of visited.entries()) train.set(index, tokenized[j]);
+  return {
+    dataset,
+    trainCount: trainRaw.length,
+    train,
+    validRaw,
+    validSet: tokenized.slice(visited.length),
+  };
 }
 
 /** Size and modification time of a directory's files, to notice a changed model. */
@@ -142,26 +174,31 @@ function checkData(config: TrainConfig, examples: readonly Example[], K: number)
   if (isPreference(objective)) {
     const short = examples.find((e) => e.negatives.length < K);
     if (short) {
+      const others = short.candidates.length - 1;
       throw new TrainingError(
-        `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K} (prepare the data with --negatives ${K})`,
+        K <= others
+          ? `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K} (prepare the data with --negatives ${K})`
+          : `${config.data}: example ${short.id} has ${short.negatives.length} negatives, the ${objective.type} objective needs ${K}, and its candidate list holds only ${others} items besides the target: use --negatives ${short.negatives.length}, or prepare the data with --candidates ${K + 1} --negatives ${K}`,
       );
     }
   }
-  if (objective.type === "recpo" && objective.lambda > 0 && !config.recpoDefaultSignals) {
-    const rated = examples.some((e) => e.target.rating !== undefined);
-    if (!rated) {
-      throw new TrainingError(
-        `${config.data}: no example carries a rating, so every RecPO margin would come from default signals; prepare data with ratings, or pass --default-signals to accept that`,
-      );
-    }
-  }
+  const problem = checkObjectiveData(objective, {
+    rated: examples.some((e) => e.target.rating !== undefined),
+    defaultSignals: config.recpoDefaultSignals,
+    data: config.data,
+  });
+  if (problem) throw new TrainingError(problem);
 }
 
-export async function prepareRunDir(
+/**
+ * Checks that `runDir` may receive this run (nothing written): a started run there needs
+ * `resume` and the same configuration. Returns whether the folder existed before.
+ */
+export async function checkRunDir(
   runDir: string,
   config: TrainConfig,
   resume: boolean,
-): Promise<void> {
+): Promise<{ existed: boolean }> {
   const configFile = join(runDir, "config.json");
   // A run that failed before its first step left only its config: starting again is fine.
   const started =
@@ -172,32 +209,35 @@ export async function prepareRunDir(
         `${runDir} already holds a run; continue it with --resume or choose another --out`,
       );
     }
-    const previous = JSON.parse(await readFile(configFile, "utf8"));
-    const { maxSteps: _a, ...before } = previous as TrainConfig;
-    const { maxSteps: _b, ...now } = config;
-    if (JSON.stringify(before) !== JSON.stringify(now)) {
+    const previous = JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
+    const now = config as Record<string, unknown>;
+    const changed = [...new Set([...Object.keys(previous), ...Object.keys(now)])].filter(
+      (key) =>
+        !RESUMABLE_KEYS.includes(key) && JSON.stringify(previous[key]) !== JSON.stringify(now[key]),
+    );
+    if (changed.length > 0) {
       throw new TrainingError(
-        `${runDir}: --resume with a different configuration than the run's config.json`,
+        `${runDir}: --resume with settings that differ from the run's config.json: ${changed.join(", ")}`,
       );
     }
   }
-  await mkdir(runDir, { recursive: true });
-  await writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  return { existed: existsSync(runDir) };
 }
 
-export async function restoreTrainable(
-  dir: string,
-  params: Map<string, Float32Array>,
-  lora: boolean,
-): Promise<void> {
-  if (lora) {
-    const { weights } = await loadLoraAdapter(join(dir, "adapter"));
-    for (const [module, { A, B }] of weights) {
-      params.get(`${module}.lora_A`)?.set(A.data);
-      params.get(`${module}.lora_B`)?.set(B.data);
-    }
-  } else {
-    const { weights } = await loadCheckpoint(join(dir, "model"));
-    for (const [name, t] of weights) params.get(name)?.set(t.data);
+/** Creates the run folder and writes its config.json (once setup has succeeded). */
+export async function writeRunConfig(runDir: string, config: TrainConfig): Promise<void> {
+  await mkdir(runDir, { recursive: true });
+  await writeFileAtomic(join(runDir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** The last validation line a run wrote to metrics.jsonl (without its `split`), or null. */
+export async function previousValidation<T>(runDir: string): Promise<T | null> {
+  const file = join(runDir, "metrics.jsonl");
+  if (!existsSync(file)) return null;
+  const lines = (await readFile(file, "utf8")).split("\n").filter((l) => l.trim() !== "");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const { split, ...entry } = JSON.parse(lines[i]) as Record<string, unknown>;
+    if (split === "valid") return entry as T;
   }
+  return null;
 }

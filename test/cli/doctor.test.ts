@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
+import { providerStatus } from "../../src/cli/doctor.js";
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, "..", "..", "bin", "prefrec.js");
@@ -29,6 +30,18 @@ describe("prefrec doctor", () => {
         assert.match(error.stderr, /--provider must be cpu or cuda, not "tpu"/);
         return true;
       },
+    );
+  });
+  it("gives every provider a status", () => {
+    assert.equal(providerStatus({ name: "cpu", bundled: true, usable: true }), "usable");
+    assert.equal(
+      providerStatus({ name: "webgpu", bundled: true, usable: false }),
+      "bundled, not used by prefrec",
+    );
+    assert.equal(providerStatus({ name: "cuda", bundled: false, usable: false }), "not installed");
+    assert.equal(
+      providerStatus({ name: "tensorrt", bundled: false, usable: false }),
+      "not installed, not used by prefrec",
     );
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Command } from "@commander-js/extra-typings";
 import { registerData } from "../../src/cli/data.js";
-import { CliError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/io/errors.js";
 import { tempDir } from "./helpers.js";
 
 function program() {
@@ -73,7 +73,7 @@ test("data synth → prepare → inspect through the CLI", async () => {
   assert.equal(manifest.params.numNegatives ?? manifest.params.negatives, 2);
 });
 
-test("data errors become CliErrors that name the file", async () => {
+test("data errors become UserErrors that name the file", async () => {
   const d = await tempDir();
   await assert.rejects(
     program().parseAsync([
@@ -90,6 +90,42 @@ test("data errors become CliErrors that name the file", async () => {
       "--quiet",
     ]),
     (e: unknown) =>
-      e instanceof CliError && /u\.data: missing MovieLens 100K ratings/.test(e.message),
+      e instanceof UserError && /u\.data: missing MovieLens 100K ratings/.test(e.message),
+  );
+});
+
+test("data prepare checks its options before reading any data, with a fix that exists", async () => {
+  const d = await tempDir();
+  const prepare = (...args: string[]) =>
+    program().parseAsync([
+      "node",
+      "prefrec",
+      "data",
+      "prepare",
+      "--source",
+      "movielens-100k",
+      "--path",
+      join(d, "does-not-exist"),
+      "--out",
+      join(d, "x"),
+      "--quiet",
+      ...args,
+    ]);
+  await assert.rejects(
+    prepare("--negatives", "100"),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.message ===
+        "--negatives must be between 0 and candidates − 1 = 19, got 100 (each list holds the target and 19 others: lower --negatives, or raise --candidates to 101)",
+  );
+  await assert.rejects(
+    prepare("--user-ratio", "8:1"),
+    (e: unknown) =>
+      e instanceof UserError && /userRatio: expected three shares like 8:1:1/.test(e.message),
+  );
+  await assert.rejects(
+    prepare("--follow-candidates", "2", "--candidate-sampler", "sdpo"),
+    (e: unknown) =>
+      e instanceof UserError && /--follow-candidates cannot be combined/.test(e.message),
   );
 });

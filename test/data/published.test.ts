@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadExamples, toIds, toSdpoRecord } from "../../src/data/dataset.js";
+import { inspectDataset } from "../../src/data/inspect.js";
 import { prepareDataset } from "../../src/data/prepare.js";
 import { splitHistory } from "../../src/data/sources/sdpo.js";
 import { tempDir, writeFiles } from "./helpers.js";
@@ -70,6 +71,14 @@ test("S-DPO files: history, the candidate list in file order and the target are 
     [":wumpscut:", "Artist 4", "Artist 5"],
   );
   assert.deepEqual([first.target.rating, first.target.position, first.target.phi], [5, 0, 5]);
+  // inspect says the splits are the source's own, not "users 0" and a split that did not happen.
+  assert.equal(m.source.kind, "examples");
+  const text = await inspectDataset(join(d, "ds"), 0);
+  assert.match(
+    text,
+    /splits as published by the source \(the split options do not apply\); users not identified/,
+  );
+  assert.doesNotMatch(text, /users train 0|split users/);
 });
 
 test("LLaRA splits: S-DPO's Python candidate rule reproduced; export to S-DPO and back is exact", async () => {

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { badRowPolicy } from "../../src/data/errors.js";
 import type { LoadedLog, LoadOptions } from "../../src/data/log.js";
+import { prepareDataset } from "../../src/data/prepare.js";
 import { loadSource } from "../../src/data/sources/index.js";
 import { playCountsToRatings } from "../../src/data/sources/lastfm.js";
 import { llaraMovieTitle } from "../../src/data/sources/movielens.js";
@@ -51,6 +53,39 @@ test("MovieLens 100K: u.data + Latin-1 u.item with genres", async () => {
   assert.deepEqual(l.catalog.get("1")?.attributes?.genres, ["Animation", "Children's", "Comedy"]);
   assert.equal(l.domain, "movie");
   assert.equal(llaraMovieTitle("Café Society, The (1996)"), "The Café Society");
+});
+
+test('MovieLens 100K: the placeholder title "unknown" is no item; its ratings are counted in the manifest', async () => {
+  const d = await tempDir();
+  const row = (id: number, title: string) =>
+    `${id}|${title}|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n`;
+  const items = Array.from({ length: 12 }, (_, i) => row(i + 1, `Movie ${i + 1} (1995)`));
+  items.push(row(267, "unknown"));
+  const ratings: string[] = [];
+  for (let u = 1; u <= 10; u++)
+    for (let k = 0; k < 6; k++)
+      ratings.push(`${u}\t${((u + k * 5) % 12) + 1}\t4\t${880000000 + k}`);
+  ratings.push("1\t267\t3\t880000100", "2\t267\t5\t880000100");
+  await writeFiles(d, { "u.data": `${ratings.join("\n")}\n`, "u.item": items.join("") });
+  const l = (await loadSource("movielens-100k", opts(d))) as LoadedLog;
+  assert.equal(l.catalog.has("267"), false);
+  assert.equal(l.log.length, 60);
+  const m = await prepareDataset({
+    source: "movielens-100k",
+    path: d,
+    out: join(d, "ds"),
+    split: "last",
+    candidates: 5,
+    negatives: 2,
+    quiet: true,
+  });
+  assert.deepEqual(m.filters[0], {
+    step: 'dropped on load: ratings of u.item\'s placeholder title "unknown" (item 267)',
+    removed: 2,
+    remaining: 60,
+  });
+  const items2 = (await readFile(join(d, "ds", "items.jsonl"), "utf8")).split("\n").filter(Boolean);
+  assert.ok(!items2.some((l2) => JSON.parse(l2).title === "unknown"));
 });
 
 test("MovieLens 1M: :: separated ratings.dat and movies.dat", async () => {

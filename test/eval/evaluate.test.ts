@@ -13,8 +13,9 @@ import { rankOf } from "../../src/eval/ranking.js";
 import { writeEvalReport } from "../../src/eval/report.js";
 import { Runtime } from "../../src/graph/index.js";
 import { LanguageModel } from "../../src/model/lm.js";
-import { LmTokenizer } from "../../src/model/tokenizer.js";
-import { tokenizeExample } from "../../src/train/tokenize.js";
+import { LmRecommender } from "../../src/model/lm-recommender.js";
+import { tokenizeExample } from "../../src/model/tokenizer/tokenize.js";
+import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
 import { buildTrainFixture, type TrainFixture } from "../train/fixture.js";
 
 describe("evaluate", () => {
@@ -33,7 +34,7 @@ describe("evaluate", () => {
     const lm = await LanguageModel.load(fx.model, { runtime });
     const tokenizer = await LmTokenizer.load(fx.model);
     const examples = (await loadExamples(fx.data, "test")).slice(0, 10);
-    const { metrics, predictions } = await evaluate(lm, tokenizer, examples, {
+    const { metrics, predictions } = await evaluate(new LmRecommender(lm, tokenizer), examples, {
       batchSize: 4,
       maxNewTokens: 6,
     });

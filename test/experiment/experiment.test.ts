@@ -112,6 +112,36 @@ describe("experiment", () => {
 
   it("config errors name the problem", () => {
     assert.throws(() => tiny({ extra: 1 }), /invalid experiment config/);
+    // Unknown keys anywhere name their path and the closest valid key.
+    const data = { synth: { users: 50, items: 40, seed: 2 } };
+    assert.throws(
+      () => tiny({ data: { ...data, prepare: { negatvies: 3 } } }),
+      /invalid experiment config: data\.prepare\.negatvies: unknown key "negatvies" \(did you mean "negatives"\?\)/,
+    );
+    assert.throws(
+      () => tiny({ data: { synth: { users: 50, itmes: 40 } } }),
+      /data\.synth\.itmes: unknown key "itmes" \(did you mean "items"\?\)/,
+    );
+    assert.throws(
+      () => tiny({ training: { batchSise: 4 } }),
+      /training: batchSise: unknown key "batchSise" \(did you mean "batchSize"\?\)/,
+    );
+    assert.throws(
+      () => tiny({ evaluation: { maxExampels: 4 } }),
+      /evaluation\.maxExampels: unknown key "maxExampels" \(did you mean "maxExamples"\?\)/,
+    );
+    assert.throws(
+      () => tiny({ evaluation: { batchSize: 0 } }),
+      /evaluation\.batchSize: expected a whole number ≥ 1/,
+    );
+    assert.throws(
+      () => tiny({ stages: [{ name: "sft", objective: { type: "sfft" } }] }),
+      /stages\[0\]\.objective\.type: unknown objective "sfft" .*did you mean "sft"/,
+    );
+    assert.throws(
+      () => tiny({ stages: [{ name: "sft", objective: { type: "sft" }, lerningRate: 1 }] }),
+      /stage "sft": invalid training config: lerningRate: unknown key "lerningRate"/,
+    );
     assert.throws(
       () =>
         tiny({

@@ -4,17 +4,17 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createRng } from "../../src/io/rng.js";
-import { saveBpeTokenizer } from "../../src/model/bpe-files.js";
+import { saveBpeTokenizer } from "../../src/model/tokenizer/bpe-files.js";
 import {
   byteLevelCounts,
   trainBpe,
   trainBpeFromCounts,
   WordCounter,
-} from "../../src/model/bpe-trainer.js";
-import { BYTE_TO_CHAR, preTokenize, toByteLevel } from "../../src/model/byte-level.js";
-import { corpusLines } from "../../src/model/corpus.js";
-import { LmTokenizer } from "../../src/model/tokenizer.js";
-import { trainTokenizer } from "../../src/model/train-tokenizer.js";
+} from "../../src/model/tokenizer/bpe-trainer.js";
+import { BYTE_TO_CHAR, preTokenize, toByteLevel } from "../../src/model/tokenizer/byte-level.js";
+import { corpusLines } from "../../src/model/tokenizer/corpus.js";
+import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
+import { trainTokenizer } from "../../src/model/tokenizer/train-tokenizer.js";
 import { tempDir } from "../io/helpers.js";
 
 const SYLLABLES = [

@@ -10,7 +10,7 @@ import {
   saveCheckpoint,
   validateWeights,
 } from "../../src/model/checkpoint.js";
-import { saveLmConfig } from "../../src/model/config.js";
+import { saveLmConfig } from "../../src/model/config-json.js";
 import { initWeights } from "../../src/model/init.js";
 import { expectedTensorShapes } from "../../src/model/names.js";
 import type { Weights } from "../../src/model/weights.js";

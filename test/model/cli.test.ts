@@ -3,9 +3,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { CliError } from "../../src/cli/errors.js";
 import { registerModel } from "../../src/cli/model.js";
 import { registerTokenizer } from "../../src/cli/tokenizer.js";
+import { UserError } from "../../src/io/errors.js";
 import { loadCheckpoint } from "../../src/model/checkpoint.js";
 import { expectedTensorShapes, parameterCount } from "../../src/model/names.js";
 import { writeRandomCheckpoint } from "../../src/model/random-checkpoint.js";
@@ -89,7 +89,7 @@ test("tokenizer train → model init → a loadable model with the tokenizer's i
   // Same seed → byte-identical weights; an existing directory needs --force.
   await assert.rejects(
     run("model", "init", model, "--tokenizer", tok, "--seed", "7"),
-    (e: unknown) => e instanceof CliError && /already exists and is not empty/.test(e.message),
+    (e: unknown) => e instanceof UserError && /already exists and is not empty/.test(e.message),
   );
   const again = join(dir, "model2");
   await run("model", "init", again, "--tokenizer", tok, "--seed", "7");
@@ -109,7 +109,7 @@ test("tokenizer train → model init → a loadable model with the tokenizer's i
   await assert.rejects(
     run("tokenizer", "train", join(dir, "corpus.txt"), "--vocab", "300", "--out", tok),
     (e: unknown) =>
-      e instanceof CliError &&
+      e instanceof UserError &&
       /tok already exists and is not empty \(use --force to replace it\)/.test(e.message),
   );
 });
@@ -119,7 +119,7 @@ test("user errors: missing tokenizer, unknown preset, vocab too small", async (t
   await assert.rejects(
     run("model", "init", join(dir, "m"), "--tokenizer", join(dir, "none")),
     (e: unknown) => {
-      assert.ok(e instanceof CliError);
+      assert.ok(e instanceof UserError);
       assert.match(e.message, /none\/tokenizer\.json: does not exist/);
       return true;
     },
@@ -134,7 +134,7 @@ test("user errors: missing tokenizer, unknown preset, vocab too small", async (t
   );
   await assert.rejects(
     run("tokenizer", "train", join(dir, "nope.txt"), "--vocab", "300", "--out", join(dir, "t")),
-    (e: unknown) => e instanceof CliError && /nope\.txt: corpus does not exist/.test(e.message),
+    (e: unknown) => e instanceof UserError && /nope\.txt: corpus does not exist/.test(e.message),
   );
 });
 

@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  ConfigError,
-  lmConfigToJson,
-  loadLmConfig,
-  parseLmConfig,
-  saveLmConfig,
-} from "../../src/model/config.js";
+import { ConfigError, loadLmConfig, parseLmConfig } from "../../src/model/config.js";
+import { lmConfigToJson, saveLmConfig } from "../../src/model/config-json.js";
 import { ropeInverseFrequencies } from "../../src/model/rope.js";
 import { tempDir } from "../io/helpers.js";
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DEFAULT_ROLES, saveBpeTokenizer } from "../../src/model/bpe-files.js";
-import { trainBpe } from "../../src/model/bpe-trainer.js";
-import { LmTokenizer, TokenizerError } from "../../src/model/tokenizer.js";
+import { DEFAULT_ROLES, saveBpeTokenizer } from "../../src/model/tokenizer/bpe-files.js";
+import { trainBpe } from "../../src/model/tokenizer/bpe-trainer.js";
+import { LmTokenizer, TokenizerError } from "../../src/model/tokenizer/tokenizer.js";
 import { tempDir } from "../io/helpers.js";
 
 test("a missing tokenizer.json is a clear error naming the file", async (t) => {

@@ -45,7 +45,7 @@ async function lossOf(
     referenceRejected: inputs.rr.value,
     chosenLength: inputs.lc.value,
     rejectedLength: inputs.lr.value,
-    margins: inputs.m.value,
+    extra: { margins: inputs.m.value },
   });
   const feeds = Object.fromEntries(
     Object.values(inputs).map((x) => [
@@ -232,7 +232,7 @@ describe("gradients vs finite differences", () => {
             referenceRejected: rr,
             chosenLength: lc,
             rejectedLength: lr,
-            margins: m,
+            extra: { margins: m },
           }).loss as Value,
       );
     });

@@ -6,8 +6,8 @@ import { loadExamples, prepareDataset, writeSynth } from "../../src/data/index.j
 import { saveCheckpoint } from "../../src/model/checkpoint.js";
 import { initWeights } from "../../src/model/init.js";
 import { presetConfig } from "../../src/model/presets.js";
-import { LmTokenizer } from "../../src/model/tokenizer.js";
-import { trainTokenizer } from "../../src/model/train-tokenizer.js";
+import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
+import { trainTokenizer } from "../../src/model/tokenizer/train-tokenizer.js";
 
 export interface TrainFixture {
   data: string;

@@ -7,11 +7,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { initFromRun } from "../../src/eval/load.js";
 import { Runtime } from "../../src/graph/index.js";
 import { loadCheckpoint } from "../../src/model/checkpoint.js";
 import { loadLoraAdapter } from "../../src/model/peft.js";
 import { parseTrainConfig, type TrainConfig } from "../../src/train/config.js";
-import { initFromRun } from "../../src/train/init.js";
 import { train } from "../../src/train/trainer.js";
 import { buildTrainFixture, type TrainFixture } from "./fixture.js";
 
@@ -139,6 +139,10 @@ describe("trainer", () => {
     assert.ok(existsSync(join(run, "checkpoints", "best", "model", "model.safetensors")));
     const saved = JSON.parse(await readFile(join(run, "summary.json"), "utf8"));
     assert.equal(saved.steps, 4);
+    // The memory record: full fine-tuning holds float32 weights; the peak is measured.
+    assert.equal(saved.memory.weightsDtype, "float32");
+    assert.ok(saved.memory.measuredPeakRssGib > 0);
+    assert.ok(saved.memory.estimated.total_gib >= saved.memory.estimated.weights_gib);
     const lines = (await readFile(join(run, "metrics.jsonl"), "utf8"))
       .trim()
       .split("\n")

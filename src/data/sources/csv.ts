@@ -4,6 +4,7 @@ import { forEachLine } from "../lines.js";
 import { InteractionLog, type LoadedLog, type LoadOptions } from "../log.js";
 import { jsonLine, numberField, splitDelimited, timeField } from "../parse.js";
 import type { Item } from "../types.js";
+import { type ColumnRole, describeColumns, readHeader, resolveColumns } from "./columns.js";
 
 type Row = (name: string) => string | number | undefined;
 
@@ -94,9 +95,16 @@ export async function readTitleFile(
   return catalog;
 }
 
-/** A generic log: `--user/--item` required column names, `--rating/--time` optional. */
+/**
+ * A generic log. Columns are those named by `opts.columns`, else detected from conventional
+ * header names (columns.ts); the mapping used is returned for the manifest and said on stderr.
+ */
 export async function loadCsv(opts: LoadOptions): Promise<LoadedLog> {
-  const c = { user: "user", item: "item", ...opts.columns };
+  const given = Object.fromEntries(
+    Object.entries(opts.columns ?? {}).filter(([, v]) => v !== undefined && v !== ""),
+  ) as Partial<Record<ColumnRole, string>>;
+  const c = resolveColumns(await readHeader(opts.path, tableFormat(opts.path)), given, opts.path);
+  if (!opts.quiet) process.stderr.write(`${describeColumns(c)}\n`);
   const need = [c.user, c.item, ...(c.rating ? [c.rating] : []), ...(c.time ? [c.time] : [])];
   let catalog = new Map<string, Item>();
   const files = [opts.path];
@@ -139,5 +147,6 @@ export async function loadCsv(opts: LoadOptions): Promise<LoadedLog> {
     files,
     hasRatings: Boolean(c.rating),
     hasTime: Boolean(c.time),
+    columns: c,
   };
 }

@@ -47,8 +47,12 @@ export async function readGoodbooksBooks(
 
 /** goodbooks-10k from a folder with ratings.csv and books.csv. */
 export async function loadGoodbooks(opts: LoadOptions): Promise<LoadedLog> {
-  const ratingsFile = await requireFile(join(opts.path, "ratings.csv"), "goodbooks ratings.csv");
-  const booksFile = await requireFile(join(opts.path, "books.csv"), "goodbooks books.csv");
+  const ratingsFile = await requireFile(join(opts.path, "ratings.csv"), "goodbooks ratings.csv", {
+    name: "goodbooks",
+  });
+  const booksFile = await requireFile(join(opts.path, "books.csv"), "goodbooks books.csv", {
+    name: "goodbooks",
+  });
   const catalog = await readGoodbooksBooks(booksFile, opts);
   const log = new InteractionLog();
   let cols = { user: 0, item: 1, rating: 2 };

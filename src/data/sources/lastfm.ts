@@ -24,8 +24,12 @@ export function playCountsToRatings(counts: readonly number[]): number[] {
 
 /** LastFM HetRec from a folder with user_artists.dat, artists.dat and optionally the tag timestamps. */
 export async function loadLastfmHetrec(opts: LoadOptions): Promise<LoadedLog> {
-  const uaFile = await requireFile(join(opts.path, "user_artists.dat"), "HetRec user_artists.dat");
-  const artistFile = await requireFile(join(opts.path, "artists.dat"), "HetRec artists.dat");
+  const uaFile = await requireFile(join(opts.path, "user_artists.dat"), "HetRec user_artists.dat", {
+    name: "lastfm-hetrec",
+  });
+  const artistFile = await requireFile(join(opts.path, "artists.dat"), "HetRec artists.dat", {
+    name: "lastfm-hetrec",
+  });
   const tsFile = join(opts.path, "user_taggedartists-timestamps.dat");
   const catalog = new Map<string, Item>();
   await forEachLine(artistFile, (line, n) => {

@@ -7,36 +7,8 @@ import { badRow, DataError } from "../errors.js";
 import { exists, forEachLine } from "../lines.js";
 import type { LoadedExamples, LoadOptions, ReadyExample } from "../log.js";
 import type { Item } from "../types.js";
+import { domainFromName, readId2Name } from "./id2name.js";
 import { llaraMovieTitle, readMl100kItems } from "./movielens.js";
-import { domainFromName } from "./sdpo.js";
-
-/** Reads `id::name` lines; ids must be 0..N−1 in order (LLaRA's dense ids). */
-export async function readId2Name(file: string, opts: LoadOptions): Promise<Item[]> {
-  const items: Item[] = [];
-  await forEachLine(file, (line, n) => {
-    if (!line.trim()) return;
-    const k = line.indexOf("::");
-    if (k < 0) return badRow(opts.policy, file, n, 'expected "id::name"');
-    const id = line.slice(0, k).trim();
-    const title = line.slice(k + 2).trim();
-    if (!/^\d+$/.test(id))
-      return badRow(
-        opts.policy,
-        file,
-        n,
-        `field id: expected an integer, got ${JSON.stringify(id)}`,
-      );
-    if (Number(id) !== items.length)
-      throw new DataError(
-        `ids must be consecutive from 0: expected ${items.length}, got ${id}`,
-        file,
-        n,
-      );
-    if (!title) return badRow(opts.policy, file, n, "field name: empty title");
-    items.push({ id, title });
-  });
-  return items;
-}
 
 const entryId = (e: unknown): number => (Array.isArray(e) ? Number(e[0]) : Number(e));
 const entryRating = (e: unknown): number | undefined =>

@@ -36,8 +36,18 @@ export function llaraMovieTitle(raw: string): string {
   return t;
 }
 
-/** Reads a u.item-style catalog (Latin-1, `|`-separated). */
-export async function readMl100kItems(file: string, opts: LoadOptions): Promise<Map<string, Item>> {
+/** u.item's placeholder for a movie without a title (item 267): not a real candidate. */
+export const ML100K_PLACEHOLDER_TITLE = "unknown";
+
+/**
+ * Reads a u.item-style catalog (Latin-1, `|`-separated). With `placeholders`, items titled
+ * "unknown" go there instead of into the catalog (LLaRA's published splits keep them).
+ */
+export async function readMl100kItems(
+  file: string,
+  opts: LoadOptions,
+  placeholders?: Set<string>,
+): Promise<Map<string, Item>> {
   const catalog = new Map<string, Item>();
   await forEachLine(
     file,
@@ -46,6 +56,10 @@ export async function readMl100kItems(file: string, opts: LoadOptions): Promise<
       const c = line.split("|");
       if (!checkColumns(c, 5, file, n, opts.policy, true)) return;
       if (!c[1].trim()) return badRow(opts.policy, file, n, "field title: empty title");
+      if (placeholders && c[1].trim() === ML100K_PLACEHOLDER_TITLE) {
+        placeholders.add(c[0].trim());
+        return;
+      }
       const genres = c.slice(5).flatMap((f, g) => (f === "1" ? [ML100K_GENRES[g] ?? `g${g}`] : []));
       catalog.set(c[0].trim(), {
         id: c[0].trim(),
@@ -60,16 +74,25 @@ export async function readMl100kItems(file: string, opts: LoadOptions): Promise<
 
 /** MovieLens 100K from a folder with u.data and u.item. */
 export async function loadMovielens100k(opts: LoadOptions): Promise<LoadedLog> {
-  const data = await requireFile(join(opts.path, "u.data"), "MovieLens 100K ratings u.data");
-  const itemFile = await requireFile(join(opts.path, "u.item"), "MovieLens 100K catalog u.item");
-  const catalog = await readMl100kItems(itemFile, opts);
-  return ratingsLog(data, "\t", catalog, itemFile, "u.item", opts);
+  const data = await requireFile(join(opts.path, "u.data"), "MovieLens 100K ratings u.data", {
+    name: "movielens-100k",
+  });
+  const itemFile = await requireFile(join(opts.path, "u.item"), "MovieLens 100K catalog u.item", {
+    name: "movielens-100k",
+  });
+  const placeholders = new Set<string>();
+  const catalog = await readMl100kItems(itemFile, opts, placeholders);
+  return ratingsLog(data, "\t", catalog, itemFile, "u.item", opts, placeholders);
 }
 
 /** MovieLens 1M from a folder with ratings.dat and movies.dat (`::`-separated, Latin-1). */
 export async function loadMovielens1m(opts: LoadOptions): Promise<LoadedLog> {
-  const data = await requireFile(join(opts.path, "ratings.dat"), "MovieLens 1M ratings.dat");
-  const itemFile = await requireFile(join(opts.path, "movies.dat"), "MovieLens 1M movies.dat");
+  const data = await requireFile(join(opts.path, "ratings.dat"), "MovieLens 1M ratings.dat", {
+    name: "movielens-1m",
+  });
+  const itemFile = await requireFile(join(opts.path, "movies.dat"), "MovieLens 1M movies.dat", {
+    name: "movielens-1m",
+  });
   const catalog = new Map<string, Item>();
   await forEachLine(
     itemFile,
@@ -93,8 +116,10 @@ async function ratingsLog(
   itemFile: string,
   itemFileName: string,
   opts: LoadOptions,
+  placeholders = new Set<string>(),
 ): Promise<LoadedLog> {
   const log = new InteractionLog();
+  let placeholderRows = 0;
   await forEachLine(
     data,
     (line, n) => {
@@ -104,6 +129,10 @@ async function ratingsLog(
       const rating = numberField(c[2], "rating", data, n, opts.policy);
       const time = numberField(c[3], "timestamp", data, n, opts.policy);
       if (rating === undefined || time === undefined) return;
+      if (placeholders.has(c[1])) {
+        placeholderRows++;
+        return;
+      }
       if (!catalog.has(c[1]))
         return badRow(opts.policy, data, n, `unknown item id ${c[1]} (not in ${itemFileName})`);
       log.add(c[0], c[1], rating, time);
@@ -119,5 +148,13 @@ async function ratingsLog(
     files: [data, itemFile],
     hasRatings: true,
     hasTime: true,
+    dropped: placeholderRows
+      ? [
+          {
+            reason: `ratings of ${itemFileName}'s placeholder title "${ML100K_PLACEHOLDER_TITLE}" (item ${[...placeholders].join(", ")})`,
+            count: placeholderRows,
+          },
+        ]
+      : undefined,
   };
 }

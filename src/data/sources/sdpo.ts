@@ -4,19 +4,8 @@ import { basename, join } from "node:path";
 import { badRow, DataError } from "../errors.js";
 import { exists } from "../lines.js";
 import type { LoadedExamples, LoadOptions, ReadyExample } from "../log.js";
-import type { Domain, Item } from "../types.js";
-import { readId2Name } from "./llara.js";
-
-/** Guesses the domain from a file prefix such as "lastfm-train.json". */
-export function domainFromName(name: string): Domain {
-  const n = name.toLowerCase();
-  if (/lastfm|music|artist/.test(n)) return "music";
-  if (/movie|ml-?\d|movielens/.test(n)) return "movie";
-  if (/book|goodreads/.test(n)) return "book";
-  if (/steam|game/.test(n)) return "game";
-  if (/amazon|product/.test(n)) return "product";
-  return "generic";
-}
+import type { Item } from "../types.js";
+import { domainFromName, readId2Name } from "./id2name.js";
 
 /**
  * Splits S-DPO's "a::b::c" history. Titles may themselves contain "::" (":wumpscut:"), so when a
