@@ -18,6 +18,7 @@ import type { Weights } from "../model/weights.js";
 import { checkObjectiveData, isPreference } from "../objectives/index.js";
 import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
+import { trainWeightsDtype } from "./memory.js";
 
 export interface StartingPoint {
   modelDir: string;
@@ -31,7 +32,10 @@ export interface StartingPoint {
 /** Loads the model a run starts from, its tokenizer, and (LoRA) the adapter to train. */
 export async function loadStartingPoint(config: TrainConfig): Promise<StartingPoint> {
   const modelDir = config.initModel ?? config.model;
-  const { config: modelConfig, weights } = await loadCheckpoint(modelDir);
+  // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped).
+  const { config: modelConfig, weights } = await loadCheckpoint(modelDir, {
+    weightsDtype: trainWeightsDtype(config),
+  });
   const tokenizer = await LmTokenizer.load(
     existsSync(join(modelDir, "tokenizer.json")) ? modelDir : config.model,
   );
