@@ -8,11 +8,17 @@ export { type ExperimentConfig, loadExperiment, parseExperiment } from "./experi
 export { runExperiment } from "./experiment/run.js";
 export * from "./graph/index.js";
 export { packCompletions, packPrompts, packSequences } from "./model/batch.js";
-export { loadCheckpoint, saveCheckpoint } from "./model/checkpoint.js";
+export {
+  loadCheckpoint,
+  planWeights,
+  saveCheckpoint,
+  type WeightsDtype,
+} from "./model/checkpoint.js";
 export { type LmConfig, loadLmConfig } from "./model/config.js";
 export { type Adapter, type Generation, LanguageModel } from "./model/lm.js";
 export { LmRecommender } from "./model/lm-recommender.js";
 export { initLoraWeights, mergeLora } from "./model/lora.js";
+export { estimateMemory, type MemoryEstimate, peakRss } from "./model/memory.js";
 export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
 export { initItemRows, randomProjection, resizeVocab } from "./model/resize.js";
 export {

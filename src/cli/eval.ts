@@ -9,9 +9,9 @@ import { evalOptionsSchema } from "../eval/options.js";
 import { checkReportDir } from "../eval/report.js";
 import { evaluateDir } from "../eval/run.js";
 import { Runtime } from "../graph/index.js";
-import { runtimeOptionsSchema } from "../graph/options.js";
+import { runtimeOptionsSchema, weightsDtypeSchema } from "../graph/options.js";
 import { parseOptions } from "../io/schema.js";
-import { providerOption, schemaOptions, threadsOption } from "./options.js";
+import { providerOption, schemaOptions, threadsOption, weightsDtypeOption } from "./options.js";
 
 /** Registers `prefrec eval`. */
 export function registerEval(program: CommandUnknownOpts): void {
@@ -38,13 +38,15 @@ export function registerEval(program: CommandUnknownOpts): void {
     ...schemaOptions(evalOptionsSchema.shape),
     threadsOption(),
     providerOption(),
+    weightsDtypeOption(),
   ])
     command.addOption(option);
   command.action(async (target, flags: Record<string, unknown>) => {
     const { data, checkpoint, adapter, out: outFlag, force, json, quiet, verify, ...rest } = flags;
-    const { threads, provider, ...evalFlags } = rest;
+    const { threads, provider, weightsDtype, ...evalFlags } = rest;
     const o = parseOptions(evalOptionsSchema, evalFlags, "eval");
     const rt = parseOptions(runtimeOptionsSchema, { threads, provider }, "eval");
+    const held = parseOptions(weightsDtypeSchema, weightsDtype, "--weights-dtype");
     const dataDir = data as string;
     const out = (outFlag as string | undefined) ?? join(target, `eval-${o.split}`);
     // Cheap checks first: a bad target or report folder fails before any data is read.
@@ -60,6 +62,7 @@ export function registerEval(program: CommandUnknownOpts): void {
       checkpoint: (checkpoint as "best" | "last" | undefined) ?? "auto",
       adapter: adapter as string | undefined,
       runtime: new Runtime({ provider: rt.provider, threads: rt.threads ?? undefined }),
+      weightsDtype: held,
       protocols: o.protocols,
       maxNewTokens: o.maxNewTokens,
       maxPromptTokens: o.maxPromptTokens,

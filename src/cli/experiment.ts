@@ -59,7 +59,9 @@ export function registerExperiment(program: CommandUnknownOpts): void {
     .action((file, opts) => run(file, opts));
   program
     .command("demo")
-    .description("The synthetic-world comparison of SFT, DPO, S-DPO and RecPO (configs/demo.yaml)")
+    .description(
+      "The synthetic-world comparison of SFT, DPO, S-DPO and RecPO with Pop and SASRec (configs/demo.yaml)",
+    )
     .option("--out <dir>", "output directory", "runs/demo")
     .option("--quiet", "no progress output")
     .action((opts) => run(join(packageRoot, "configs", "demo.yaml"), { ...opts, dataRoot: "." }));

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import { type Provider, Runtime } from "../graph/index.js";
+import { weightsDtypeSchema } from "../graph/options.js";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
@@ -14,7 +15,7 @@ import { answerTokens, promptTokens } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-import { providerOption } from "./options.js";
+import { providerOption, weightsDtypeOption } from "./options.js";
 
 const positive = integerAtLeast(1);
 
@@ -26,10 +27,16 @@ function parseIds(value: string): number[] {
   return ids;
 }
 
-async function openModel(dir: string, adapter: string | undefined, provider: unknown) {
+async function openModel(
+  dir: string,
+  adapter: string | undefined,
+  provider: unknown,
+  weightsDtype: unknown,
+) {
   return LanguageModel.load(dir, {
     adapter,
     runtime: new Runtime({ provider: (provider as Provider | undefined) ?? "cpu" }),
+    weightsDtype: weightsDtypeSchema.parse(weightsDtype),
   });
 }
 
@@ -52,12 +59,13 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--text <text>", "text to tokenize with the directory's tokenizer (instead of --ids)")
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
     .addOption(providerOption())
+    .addOption(weightsDtypeOption())
     .option("--json", 'print {"shape":[T,V],"logits":[[...],...]}')
     .action(async (dir, opts) => {
       if ((opts.ids === undefined) === (opts.text === undefined)) {
         throw new CliError("give exactly one of --ids or --text");
       }
-      const model = await openModel(dir, opts.adapter, opts.provider);
+      const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
       const ids =
         opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
       checkIds(model, ids, "--ids");
@@ -93,9 +101,10 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--max-prompt-tokens <n>", "longer prompts keep their end", positive, 512)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
     .addOption(providerOption())
+    .addOption(weightsDtypeOption())
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
-      const model = await openModel(dir, opts.adapter, opts.provider);
+      const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
       const tokenizer = await LmTokenizer.load(dir);
       // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
       const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
@@ -130,9 +139,10 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--max-new-tokens <n>", "token limit for free generation", positive, 20)
     .option("--adapter <dir>", "PEFT LoRA adapter directory")
     .addOption(providerOption())
+    .addOption(weightsDtypeOption())
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
-      const model = await openModel(dir, opts.adapter, opts.provider);
+      const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
       const tokenizer = await LmTokenizer.load(dir);
       const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
       let candidates: string[] | undefined;

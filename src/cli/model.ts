@@ -1,8 +1,14 @@
 // `prefrec model …`: create and inspect LLaMA-family model directories (running them is in
 // model-run.ts). Each subcommand is one register function.
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { weightsDtypeSchema } from "../graph/options.js";
 import { assertDirWritable } from "../io/atomic.js";
-import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
+import {
+  loadCheckpoint,
+  planWeights,
+  saveCheckpoint,
+  type WeightsDtype,
+} from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
 import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
@@ -11,6 +17,18 @@ import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { registerModelMerge, registerModelRun } from "./model-run.js";
+import { weightsDtypeOption } from "./options.js";
+
+/** What a model directory's frozen weights will be held as, for `model info`. */
+export function describeWeights(
+  dtypes: Record<string, number>,
+  weightsDtype: WeightsDtype,
+): string {
+  const sixteen = (dtypes.BF16 ?? 0) + (dtypes.F16 ?? 0) > 0;
+  if (weightsDtype === "float32" || !sixteen) return "float32 in memory";
+  const kinds = ["BF16", "F16"].filter((d) => dtypes[d]).join("/");
+  return `${kinds} as stored (memory-mapped from the checkpoint, cast to float32 per use)${dtypes.F32 ? "; F32 tensors in memory" : ""}`;
+}
 
 /** Registers the `model` command group and its subcommands on the program. */
 export function registerModel(program: CommandUnknownOpts): void {
@@ -82,14 +100,25 @@ function registerInfo(group: CommandUnknownOpts): void {
       "Validate a model directory (config + every tensor) and print its configuration as JSON",
     )
     .argument("<dir>", "model directory")
-    .action(async (dir) => {
+    .addOption(weightsDtypeOption())
+    .action(async (dir, opts) => {
       const unexpected: string[] = [];
+      const weightsDtype = weightsDtypeSchema.parse(opts.weightsDtype);
+      // Stored weights are checked from the headers without reading a 16-bit tensor.
       const { config } = await loadCheckpoint(dir, {
         onUnexpected: (names) => unexpected.push(...names),
+        weightsDtype,
       });
+      const plan = await planWeights(dir, config, weightsDtype);
       const { extra: _extra, ...shown } = config;
+      const weights = {
+        dtype: weightsDtype,
+        stored: plan.dtypes,
+        held: describeWeights(plan.dtypes, weightsDtype),
+        gib: Number((plan.bytes / 2 ** 30).toFixed(3)),
+      };
       process.stdout.write(
-        `${JSON.stringify({ ...shown, parameters: parameterCount(config), unexpectedTensors: unexpected })}\n`,
+        `${JSON.stringify({ ...shown, parameters: parameterCount(config), weights, unexpectedTensors: unexpected })}\n`,
       );
     });
 }

@@ -5,7 +5,12 @@
 
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { z } from "zod";
-import { PROVIDERS, runtimeOptionsSchema } from "../graph/options.js";
+import {
+  PROVIDERS,
+  runtimeOptionsSchema,
+  WEIGHTS_DTYPES,
+  weightsDtypeSchema,
+} from "../graph/options.js";
 
 type Field = z.core.$ZodType;
 type Def = {
@@ -137,6 +142,14 @@ export function providerOption() {
 /** `--threads`, declared once (the runtime schema). */
 export function threadsOption(): Option {
   return schemaOption("threads", runtimeOptionsSchema.shape.threads);
+}
+
+/** `--weights-dtype stored|float32`, declared once (graph/options.ts); absent when not given. */
+export function weightsDtypeOption() {
+  return new Option(
+    "--weights-dtype <dtype>",
+    `${weightsDtypeSchema.description} (default: stored)`,
+  ).choices(WEIGHTS_DTYPES);
 }
 
 /** Appends "(required)" to the help of every mandatory option, in every subcommand. */

@@ -4,6 +4,7 @@ import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { pino } from "pino";
 import { loadRecommender } from "../eval/load.js";
 import { type Provider, Runtime } from "../graph/index.js";
+import { weightsDtypeSchema } from "../graph/options.js";
 import { UserError } from "../io/errors.js";
 import { createApp } from "../serve/app.js";
 import { ServeCatalog } from "../serve/catalog.js";
@@ -11,7 +12,7 @@ import { runInfo } from "../serve/run-info.js";
 import { closeOnSignals, startServer } from "../serve/server.js";
 import { integerAtLeast } from "./args.js";
 import { CliError } from "./errors.js";
-import { providerOption, threadsOption } from "./options.js";
+import { providerOption, threadsOption, weightsDtypeOption } from "./options.js";
 
 const positive = integerAtLeast(1);
 const count = integerAtLeast(0);
@@ -39,6 +40,7 @@ export function registerServe(program: CommandUnknownOpts): void {
     )
     .addOption(threadsOption())
     .addOption(providerOption())
+    .addOption(weightsDtypeOption())
     .action(async (target, opts) => {
       const log = pino({ base: undefined });
       try {
@@ -50,6 +52,7 @@ export function registerServe(program: CommandUnknownOpts): void {
             threads: (opts as { threads?: number }).threads,
           }),
           maxPromptTokens: opts.maxPromptTokens ?? info.maxPromptTokens ?? undefined,
+          weightsDtype: weightsDtypeSchema.parse(opts.weightsDtype),
         });
         const dataDir = opts.data ?? info.dataDir;
         if (!dataDir)

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { loadBaselineRun } from "../baselines/load.js";
 import { Runtime } from "../graph/index.js";
 import { UserError } from "../io/errors.js";
+import type { WeightsDtype } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { LmRecommender } from "../model/lm-recommender.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
@@ -166,6 +167,8 @@ export interface LoadOptions {
   runtime?: Runtime;
   /** LMs: longest prompt in tokens (default 512). */
   maxPromptTokens?: number;
+  /** LMs: frozen weights as stored (16-bit stays 16-bit, memory-mapped; default) or float32. */
+  weightsDtype?: WeightsDtype;
 }
 
 export interface Loaded {
@@ -204,6 +207,7 @@ export async function loadRecommender(dir: string, options: LoadOptions = {}): P
   const lm = await LanguageModel.load(resolved.modelDir, {
     adapter: adapterDir ?? undefined,
     runtime: options.runtime ?? new Runtime(),
+    weightsDtype: options.weightsDtype,
   });
   const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
   const recommender = new LmRecommender(lm, tokenizer, {

@@ -1,14 +1,20 @@
 // The one evaluation entry point for a directory on disk (`prefrec eval`, experiments): check the
 // report folder, load what the directory holds as a Recommender, run the protocols with
-// progress, write the report. The trainer's validation calls `evaluate` on its live model.
+// progress, write the report (with memory.json: the memory estimate made before loading and the
+// measured peak). The trainer's validation calls `evaluate` on its live model.
 
+import { join } from "node:path";
 import type { Example } from "../data/index.js";
 import type { Runtime } from "../graph/index.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import { UserError } from "../io/errors.js";
 import { startProgress } from "../io/progress.js";
+import type { WeightsDtype } from "../model/checkpoint.js";
+import { loadLmConfig } from "../model/config.js";
 import { checkBatchSize } from "../model/lm-recommender.js";
+import { planRunMemory, type RunMemory } from "../model/run-memory.js";
 import { applies, type EvalMetrics, evaluate, type Prediction, type Protocol } from "./evaluate.js";
-import { type CheckpointChoice, loadRecommender } from "./load.js";
+import { type CheckpointChoice, checkTarget, loadRecommender, resolveModel } from "./load.js";
 import { checkReportDir, type EvalReport, writeEvalReport } from "./report.js";
 
 export interface EvaluateDirOptions {
@@ -23,6 +29,8 @@ export interface EvaluateDirOptions {
   checkpoint?: CheckpointChoice;
   adapter?: string;
   runtime?: Runtime;
+  /** LMs: frozen weights as stored (default) or float32. */
+  weightsDtype?: WeightsDtype;
   protocols?: readonly Protocol[];
   maxNewTokens?: number;
   maxPromptTokens?: number;
@@ -47,17 +55,20 @@ export async function evaluateDir(
     throw new UserError(`${options.data}: the ${options.split} split has no examples`);
   const batchSize = checkBatchSize(options.batchSize ?? 8, "--batch-size");
   await checkReportDir(options.out, options.force ?? false);
+  const quiet = options.quiet ?? false;
   const t0 = performance.now();
+  const memory = await planMemory(dir, options, batchSize); // a run that cannot fit stops here
+  if (memory && !quiet) process.stderr.write(`${memory.line}\n`);
   const loaded = await loadRecommender(dir, {
     checkpoint: options.checkpoint,
     adapter: options.adapter,
     runtime: options.runtime,
     maxPromptTokens: options.maxPromptTokens,
+    weightsDtype: options.weightsDtype,
   });
   const { recommender } = loaded;
   try {
     const protocols = options.protocols;
-    const quiet = options.quiet ?? false;
     const used = loaded.model.checkpoint;
     if (!quiet && (options.checkpoint ?? "auto") === "auto" && used?.endsWith("last"))
       process.stderr.write(`${dir}: no best checkpoint (no validation ran); evaluating ${used}\n`);
@@ -92,8 +103,34 @@ export async function evaluateDir(
       recommender: recommender.describe(),
     };
     const markdown = await writeEvalReport(options.out, report, predictions);
+    if (memory) {
+      const record = memory.record();
+      const json = `${JSON.stringify(record, null, 2)}\n`;
+      await writeFileAtomic(join(options.out, "memory.json"), json);
+      if (!quiet)
+        process.stderr.write(`memory: measured peak ${record.measuredPeakRssGib} GiB RSS\n`);
+    }
     return { metrics, predictions, report, markdown };
   } finally {
     await recommender.dispose?.();
   }
+}
+
+/** Generated tokens assumed per answer in the estimate (generation protocols). */
+const PREDICTED_TOKENS = 200;
+
+/** A language model's memory estimate from its checkpoint's headers (null for baselines). */
+async function planMemory(
+  dir: string,
+  options: EvaluateDirOptions,
+  batch: number,
+): Promise<RunMemory | null> {
+  if ((await checkTarget(dir)) === "baseline-run") return null;
+  const { modelDir } = await resolveModel(dir, options.checkpoint ?? "auto");
+  return planRunMemory(modelDir, await loadLmConfig(modelDir), options.weightsDtype ?? "stored", {
+    batch,
+    tokens: (options.maxPromptTokens ?? 512) + PREDICTED_TOKENS,
+    predicted: PREDICTED_TOKENS,
+    training: false,
+  });
 }

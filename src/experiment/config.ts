@@ -2,6 +2,7 @@
 // YAML/JSON file. `${dataRoot}` in paths stands for --data-root.
 
 import { z } from "zod";
+import { BASELINE_KINDS, baselineConfigSchema } from "../baselines/config.js";
 import { prepareSettingsShape, synthOptionsSchema } from "../data/options.js";
 import { evalOptionsSchema } from "../eval/options.js";
 import { readConfigFile } from "../io/config-file.js";
@@ -23,10 +24,16 @@ const trainingSettings = z.strictObject(
   withoutDefaults({ lora: loraSchema.nullable().default(null), ...trainOptionsShape }),
 );
 
+/** What a baseline stage may set: every baseline option but kind and data, as written. */
+const { kind: _kind, data: _data, ...baselineOptionShape } = baselineConfigSchema.shape;
+const baselineSettings = z.strictObject(withoutDefaults(baselineOptionShape));
+
+/** A stage trains a language model (`objective`) or a classic baseline (`baseline: sasrec`). */
 const stage = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - and _ only"),
-    objective: trainConfigSchema.shape.objective,
+    objective: trainConfigSchema.shape.objective.optional(),
+    baseline: z.enum(BASELINE_KINDS).optional(),
     /** A previous stage to start from (its best checkpoint, as the papers do). */
     init: z.string().optional(),
   })
@@ -77,6 +84,11 @@ export const experimentSchema = z
 export type ExperimentConfig = z.infer<typeof experimentSchema>;
 export type StageConfig = ExperimentConfig["stages"][number];
 
+/** Whether a stage trains a classic baseline rather than a language model. */
+export const isBaselineStage = (
+  s: StageConfig,
+): s is StageConfig & { baseline: (typeof BASELINE_KINDS)[number] } => s.baseline !== undefined;
+
 /** Validates an experiment; errors list every bad field, with stage references checked. */
 export function parseExperiment(input: unknown, where = "experiment"): ExperimentConfig {
   const result = experimentSchema.safeParse(input);
@@ -93,12 +105,28 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
   }
   parseOptions(trainingSettings, config.training, `${where}: invalid experiment config: training`);
   const seen = new Set<string>();
+  const baselines = new Set<string>();
   for (const s of config.stages) {
     if (seen.has(s.name)) throw fail(`stage name "${s.name}" is used twice`);
     if (s.init !== undefined && !seen.has(s.init))
       throw fail(`stage "${s.name}" starts from "${s.init}", which is not an earlier stage`);
+    if (s.init !== undefined && baselines.has(s.init))
+      throw fail(
+        `stage "${s.name}" starts from "${s.init}", a baseline stage (not a language model)`,
+      );
     seen.add(s.name);
-    const { name, init: _init, objective, ...overrides } = s;
+    if ((s.objective === undefined) === (s.baseline === undefined)) {
+      const hint = "model" in s && s.objective === undefined ? ` (baseline: ${s.model})` : "";
+      throw fail(
+        `stage "${s.name}": give either objective (a language-model stage) or baseline${hint} (one of ${BASELINE_KINDS.join(", ")})`,
+      );
+    }
+    if (isBaselineStage(s)) {
+      baselines.add(s.name);
+      parseBaselineStage(s, `${where}: stage "${s.name}"`);
+      continue;
+    }
+    const { name, init: _init, baseline: _b, objective, ...overrides } = s;
     for (const key of ["data", "model", "initAdapter", "initModel"]) {
       if (key in overrides) throw fail(`stage "${name}": ${key} is set by the experiment`);
     }
@@ -116,6 +144,21 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
     );
   }
   return config;
+}
+
+/** A baseline stage's options, checked against the baseline schema (stage settings only: the
+ *  experiment's `training` defaults are for language models and do not apply). */
+export function parseBaselineStage(
+  s: StageConfig,
+  where: string,
+): z.output<typeof baselineSettings> {
+  const { name: _n, baseline: _b, objective: _o, init, ...options } = s;
+  if (init !== undefined)
+    throw new UserError(`${where}: a baseline stage cannot have init (it trains from scratch)`);
+  for (const key of ["data", "kind"]) {
+    if (key in options) throw new UserError(`${where}: ${key} is set by the experiment`);
+  }
+  return parseOptions(baselineSettings, options, `${where}: invalid baseline config`);
 }
 
 /** Reads a YAML or JSON experiment file, substituting `${dataRoot}`. */

@@ -19,7 +19,8 @@ import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { trainTokenizer } from "../model/tokenizer/train-tokenizer.js";
 import { parseTrainConfig, type TrainConfig } from "../train/config.js";
 import { type TrainSummary, train } from "../train/trainer.js";
-import type { ExperimentConfig } from "./config.js";
+import { lazyBaselineData, runBaselineStage } from "./baseline-stage.js";
+import { type ExperimentConfig, isBaselineStage } from "./config.js";
 
 export interface ExperimentOptions {
   /** Output directory (runs/NAME). */
@@ -31,14 +32,21 @@ export interface ExperimentOptions {
 
 export interface ResultRow {
   stage: string;
+  /** A language-model stage or a classic baseline. */
+  kind: "lm" | "baseline";
+  /** The objective type (sft, dpo, …) or the baseline model (sasrec, pop, …). */
   objective: string;
   init: string | null;
   train: {
+    /** Passes over the training data (LM: examples seen / training examples). */
+    epochs: number | null;
     steps: number;
     examples: number;
     seconds: number;
     examplesPerSecond: number;
     bestValidLoss: number | null;
+    /** Baselines stop early on validation HR@1 over the given candidates. */
+    bestValidHr1: number | null;
   };
   evalSeconds: number;
   metrics: EvalMetrics;
@@ -167,48 +175,94 @@ export async function runExperiment(
     0,
     config.evaluation.maxExamples,
   );
+  const baselineData = lazyBaselineData(prepared);
   for (const stage of config.stages) {
-    const { name, init, objective, ...overrides } = stage;
+    const { name, init } = stage;
     const runDir = join(out, "stages", name);
-    const base = init ? await initFromRun(join(out, "stages", init)) : null;
-    const trainConfig: TrainConfig = parseTrainConfig({
-      seed: config.seed,
-      ...config.training,
-      ...overrides,
-      objective,
-      data: prepared,
-      model: base?.model ?? modelDir,
-      initAdapter: base?.initAdapter ?? null,
-      initModel: base?.initModel ?? null,
-      lora: base ? base.lora : ((overrides as Partial<TrainConfig>).lora ?? settings.lora ?? null),
-    });
-    const { data: _d, model: _m, initAdapter: _a, initModel: _i, ...keyed } = trainConfig;
-    const key = hash({ keyed, dataKey, modelKey, init: init ? stageKeys.get(init) : null });
-    stageKeys.set(name, key);
-    header(`stage ${name} (${objective.type}${init ? ` from ${init}` : ""})`);
-    let summary: TrainSummary;
-    if ((await doneKey(runDir)) === key) {
-      say("  unchanged, reused");
-      summary = JSON.parse(await readFile(join(runDir, "summary.json"), "utf8")) as TrainSummary;
+    let key: string;
+    let row: Omit<ResultRow, "evalSeconds" | "metrics">;
+    let maxPromptTokens: number | undefined;
+    if (isBaselineStage(stage)) {
+      header(`stage ${name} (baseline ${stage.baseline})`);
+      const done = await runBaselineStage(stage, runDir, {
+        prepared,
+        seed: config.seed,
+        runtime,
+        quiet,
+        signal: options.signal,
+        dataKey,
+        hash,
+        doneKey,
+        markDone,
+        say,
+        data: baselineData,
+      });
+      key = done.key;
+      const s = done.summary;
+      row = {
+        stage: name,
+        kind: "baseline",
+        objective: stage.baseline,
+        init: null,
+        train: {
+          epochs: s.epochs,
+          steps: s.steps,
+          examples: s.examples,
+          seconds: s.seconds,
+          examplesPerSecond: s.examplesPerSecond,
+          bestValidLoss: null,
+          bestValidHr1: s.best.hr1,
+        },
+        curve: done.curve,
+      };
     } else {
-      const started = existsSync(join(runDir, "config.json"));
-      const same =
-        started &&
-        (await readFile(join(runDir, "config.json"), "utf8").then(
-          (t) => JSON.stringify(JSON.parse(t)) === JSON.stringify(trainConfig),
-        ));
-      if (started && !same) await rm(runDir, { recursive: true, force: true });
-      if (started && same) say("  continuing the interrupted run");
-      summary = await train(trainConfig, runDir, {
-        resume: started && same,
+      const { name: _n, init: _in, objective: rawObjective, baseline: _b, ...overrides } = stage;
+      const objective = rawObjective as TrainConfig["objective"];
+      const base = init ? await initFromRun(join(out, "stages", init)) : null;
+      const trainConfig: TrainConfig = parseTrainConfig({
+        seed: config.seed,
+        ...config.training,
+        ...overrides,
+        objective,
+        data: prepared,
+        model: base?.model ?? modelDir,
+        initAdapter: base?.initAdapter ?? null,
+        initModel: base?.initModel ?? null,
+        lora: base
+          ? base.lora
+          : ((overrides as Partial<TrainConfig>).lora ?? settings.lora ?? null),
+      });
+      maxPromptTokens = trainConfig.maxPromptTokens;
+      const { data: _d, model: _m, initAdapter: _a, initModel: _i, ...keyed } = trainConfig;
+      key = hash({ keyed, dataKey, modelKey, init: init ? stageKeys.get(init) : null });
+      header(`stage ${name} (${objective.type}${init ? ` from ${init}` : ""})`);
+      const summary = await trainLmStage(name, runDir, key, trainConfig, {
         quiet,
         runtime,
         signal: options.signal,
+        say,
       });
-      if (summary.interrupted)
-        throw new Error(`stage ${name} was interrupted; run the experiment again to continue`);
-      await markDone(runDir, key);
+      row = {
+        stage: name,
+        kind: "lm",
+        objective: objective.type,
+        init: init ?? null,
+        train: {
+          epochs:
+            summary.trainExamples > 0
+              ? Number((summary.examples / summary.trainExamples).toFixed(2))
+              : null,
+          steps: summary.steps,
+          examples: summary.examples,
+          seconds: summary.seconds,
+          examplesPerSecond: summary.examplesPerSecond,
+          bestValidLoss: summary.bestValidLoss,
+          bestValidHr1: null,
+        },
+        curve: await readCurve(join(runDir, "metrics.jsonl")),
+      };
     }
+    stageKeys.set(name, key);
 
     header(`evaluate ${name} on ${evalExamples.length} ${config.evaluation.split} examples`);
     const evalDir = join(out, "eval", name);
@@ -232,28 +286,14 @@ export async function runExperiment(
         protocols: config.evaluation.protocols,
         maxNewTokens: config.evaluation.maxNewTokens,
         batchSize: config.evaluation.batchSize,
-        maxPromptTokens: trainConfig.maxPromptTokens,
+        maxPromptTokens,
         quiet,
       });
       metrics = result.metrics;
       evalSeconds = result.report.seconds ?? 0;
       await markDone(evalDir, evalKey);
     }
-    rows.push({
-      stage: name,
-      objective: objective.type,
-      init: init ?? null,
-      train: {
-        steps: summary.steps,
-        examples: summary.examples,
-        seconds: summary.seconds,
-        examplesPerSecond: summary.examplesPerSecond,
-        bestValidLoss: summary.bestValidLoss,
-      },
-      evalSeconds,
-      metrics,
-      curve: await readCurve(join(runDir, "metrics.jsonl")),
-    });
+    rows.push({ ...row, evalSeconds, metrics });
   }
 
   const markdown = resultsMarkdown(config, rows);
@@ -263,6 +303,38 @@ export async function runExperiment(
     `${JSON.stringify({ name: config.name, config, rows }, null, 2)}\n`,
   );
   return { name: config.name, rows, markdown, dir: out };
+}
+
+/** Trains (or reuses, or continues) one language-model stage; the summary of its run. */
+async function trainLmStage(
+  name: string,
+  runDir: string,
+  key: string,
+  trainConfig: TrainConfig,
+  o: { quiet: boolean; runtime: Runtime; signal?: AbortSignal; say: (line: string) => void },
+): Promise<TrainSummary> {
+  if ((await doneKey(runDir)) === key) {
+    o.say("  unchanged, reused");
+    return JSON.parse(await readFile(join(runDir, "summary.json"), "utf8")) as TrainSummary;
+  }
+  const started = existsSync(join(runDir, "config.json"));
+  const same =
+    started &&
+    (await readFile(join(runDir, "config.json"), "utf8").then(
+      (t) => JSON.stringify(JSON.parse(t)) === JSON.stringify(trainConfig),
+    ));
+  if (started && !same) await rm(runDir, { recursive: true, force: true });
+  if (started && same) o.say("  continuing the interrupted run");
+  const summary = await train(trainConfig, runDir, {
+    resume: started && same,
+    quiet: o.quiet,
+    runtime: o.runtime,
+    signal: o.signal,
+  });
+  if (summary.interrupted)
+    throw new Error(`stage ${name} was interrupted; run the experiment again to continue`);
+  await markDone(runDir, key);
+  return summary;
 }
 
 async function readCurve(file: string): Promise<{ step: number; loss: number }[]> {
@@ -280,11 +352,11 @@ export function resultsMarkdown(config: ExperimentConfig, rows: readonly ResultR
   const f = (x: number | null | undefined, d = 4) =>
     x === null || x === undefined ? "–" : x.toFixed(d);
   const training =
-    "| stage | objective | from | steps | examples | train s | examples/s | best valid loss | eval s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
+    "| stage | objective / model | from | epochs | steps | examples | train s | examples/s | best valid loss | best valid HR@1 | eval s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
     rows
       .map(
         (r) =>
-          `| ${r.stage} | ${r.objective} | ${r.init ?? "–"} | ${r.train.steps} | ${r.train.examples} | ${f(r.train.seconds, 1)} | ${f(r.train.examplesPerSecond, 1)} | ${f(r.train.bestValidLoss)} | ${f(r.evalSeconds, 1)} |`,
+          `| ${r.stage} | ${r.objective} | ${r.init ?? "–"} | ${r.train.epochs ?? "–"} | ${r.train.steps} | ${r.train.examples} | ${f(r.train.seconds, 1)} | ${f(r.train.examplesPerSecond, 1)} | ${f(r.train.bestValidLoss)} | ${f(r.train.bestValidHr1)} | ${f(r.evalSeconds, 1)} |`,
       )
       .join("\n");
   const examples = rows[0]?.metrics.examples ?? 0;

@@ -23,6 +23,7 @@ export function grad(loss: Value, wrt: readonly Value[], seed?: Value): Value[] 
     if (!isFloat(w.dtype)) throw new GraphError(`grad: cannot differentiate w.r.t. ${w}`);
   }
 
+  graph.markBackward();
   // Forward pass over the node list (creation order is topological): which values depend on wrt.
   const influenced = new Set<number>(wrt.map((w) => w.id));
   const lastNode = graph.nodes.indexOf(loss.producer);

@@ -5,7 +5,30 @@ import { canonicalDim, type Dim, dimNames, formatShape } from "./dim.js";
 import { type DType, dtypeOfArray, fromNumbers, type TensorData } from "./dtype.js";
 
 /** Attribute values a node may carry (interpreted by the op's lowering and VJP). */
-export type AttrValue = number | string | boolean | number[] | Dim[] | null | TensorData;
+export type AttrValue =
+  | number
+  | string
+  | boolean
+  | number[]
+  | Dim[]
+  | null
+  | TensorData
+  | Uint16Array
+  | FileSlice;
+
+/** Bytes of a file that hold a tensor (row-major, little-endian), e.g. inside a safetensors
+ *  shard: ONNX Runtime maps them straight from the file, with no copy in this process. */
+export interface FileSlice {
+  /** Absolute folder of the file; every file-backed tensor of one graph shares it. */
+  folder: string;
+  /** File name inside `folder`. */
+  file: string;
+  offset: number;
+  length: number;
+}
+
+/** 16-bit float formats a frozen weight may keep in memory (raw bits in a Uint16Array). */
+export type StoredDType = "float16" | "bfloat16";
 export type Attrs = Record<string, AttrValue>;
 
 /** An error in building or differentiating a graph, raised at build time. */
@@ -67,6 +90,8 @@ export class Graph {
   readonly inputs: InputInfo[] = [];
   readonly dimSources = new Map<string, DimSource>();
   private nextId = 0;
+  /** Nodes with this id or above were added by `grad` (the backward pass). */
+  private backwardFromId = Number.POSITIVE_INFINITY;
   private readonly names = new Set<string>();
 
   constructor(readonly name = "prefrec") {}
@@ -141,6 +166,44 @@ export class Graph {
     const dtype = dtypeOfArray(data);
     if (!dtype) throw new GraphError(`initializer "${name}": unsupported data type`);
     return this.constant(data, shape, dtype, name);
+  }
+
+  /**
+   * A frozen weight held by the compiled graph (an initializer also listed as an input, so ONNX
+   * Runtime neither folds nor duplicates it). 16-bit `stored` bits are cast to float32 where
+   * used, so only float32 copies of the layer being computed are alive at a time.
+   */
+  frozen(
+    name: string,
+    data: Float32Array | Float64Array | Uint16Array | FileSlice,
+    shape: readonly number[],
+    stored?: StoredDType,
+  ): Value {
+    const sixteen = data instanceof Uint16Array || !ArrayBuffer.isView(data);
+    const dtype = sixteen ? "float32" : dtypeOfArray(data);
+    if (sixteen && !stored)
+      throw new GraphError(`frozen "${name}": 16-bit data needs its stored dtype`);
+    if (!sixteen && stored)
+      throw new GraphError(`frozen "${name}": stored ${stored} needs 16-bit data`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const length = ArrayBuffer.isView(data) ? data.length : data.length / 2;
+    if (length !== size) {
+      throw new GraphError(`frozen "${name}": ${length} values for shape ${formatShape(shape)}`);
+    }
+    this.claimName(name);
+    return this.addNode("Frozen", [], { name, data, stored: stored ?? null }, [
+      { dtype: dtype!, shape },
+    ]).outputs[0];
+  }
+
+  /** Marks the nodes added from now on as the backward pass (called by `grad`). */
+  markBackward(): void {
+    this.backwardFromId = Math.min(this.backwardFromId, this.nextId);
+  }
+
+  /** Whether a node belongs to the backward pass. */
+  isBackward(node: Node): boolean {
+    return node.id >= this.backwardFromId;
   }
 
   private claimName(name: string): void {

@@ -3,9 +3,26 @@
 export { grad } from "./autodiff.js";
 export * from "./dim.js";
 export * from "./dtype.js";
-export { type Attrs, Graph, GraphError, type Node, Value } from "./graph.js";
+export {
+  type Attrs,
+  type FileSlice,
+  Graph,
+  GraphError,
+  type Node,
+  type StoredDType,
+  Value,
+} from "./graph.js";
 export { layerNorm, linear, rmsNorm } from "./layers.js";
-export { OPSET, type Outputs, saveOnnx, serialize, toModelProto } from "./onnx.js";
+export {
+  type ExternalData,
+  lowerGraph,
+  OPSET,
+  type Outputs,
+  saveOnnx,
+  serialize,
+  serializeWithExternal,
+  toModelProto,
+} from "./onnx.js";
 export * from "./ops/index.js";
 export { dropout, uniformLike } from "./random.js";
 export * from "./runtime.js";

@@ -1,9 +1,12 @@
 // Lowers a Graph to an ONNX ModelProto: only the nodes the requested outputs need, constants as
-// initializers, symbolic sizes computed from the inputs' shapes where an op needs them.
+// initializers, symbolic sizes computed from the inputs' shapes where an op needs them. Frozen
+// weights become initializers that large graphs keep outside the protobuf (external data handed
+// to ONNX Runtime from memory), which keeps any model clear of protobuf's 2 GiB limit.
 
 import onnxProto from "onnx-proto";
 import { type Dim, dimTerms, isStatic } from "./dim.js";
 import { type DType, fromNumbers, ONNX_DTYPE, type TensorData } from "./dtype.js";
+import { FrozenLowering, type LowerOptions } from "./frozen.js";
 import { type Graph, GraphError, type Node, type Value } from "./graph.js";
 import "./ops/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -16,6 +19,8 @@ const IR_VERSION = 8;
 
 /** Named outputs of a graph to compute. */
 export type Outputs = Record<string, Value>;
+
+export type { ExternalData, LowerOptions } from "./frozen.js";
 
 function tensorProto(name: string, dtype: DType, dims: readonly number[], data: TensorData) {
   return onnx.TensorProto.create({
@@ -50,12 +55,12 @@ function attributeProto(name: string, attr: OnnxAttr) {
   }
 }
 
-function valueInfo(name: string, dtype: DType, shape: readonly Dim[]) {
+function valueInfo(name: string, dtype: DType | number, shape: readonly Dim[]) {
   return onnx.ValueInfoProto.create({
     name,
     type: {
       tensorType: {
-        elemType: ONNX_DTYPE[dtype],
+        elemType: typeof dtype === "number" ? dtype : ONNX_DTYPE[dtype],
         shape: { dim: shape.map((d) => (isStatic(d) ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -75,8 +80,8 @@ function neededNodes(graph: Graph, outputs: readonly Value[]): Node[] {
   return graph.nodes.filter((n) => needed.has(n));
 }
 
-/** Builds the ONNX model computing `outputs` (each exposed under its key). */
-export function toModelProto(graph: Graph, outputs: Outputs) {
+/** Builds the ONNX model computing `outputs` (each exposed under its key), and its external data. */
+export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions = {}) {
   const entries = Object.entries(outputs);
   if (entries.length === 0) throw new GraphError("export: no outputs requested");
   for (const [name, v] of entries) {
@@ -98,7 +103,7 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
     const p = v.producer;
     if (p.op === "Input") return p.attrs.name as string;
     if (p.op === "Constant" && p.attrs.name) return p.attrs.name as string;
-    return `v${v.id}`;
+    return frozen.name(v) ?? `v${v.id}`;
   };
 
   const ctx: LowerContext = {
@@ -144,6 +149,8 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
       return out;
     },
   };
+
+  const frozen = new FrozenLowering(graph, ctx, initializers, options);
 
   /** A [1] int64 tensor holding one size, read off the inputs' shapes when symbolic. */
   function dimTensor(dim: Dim): string {
@@ -198,10 +205,14 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
       initializers.push(
         tensorProto(name(v), v.dtype, v.shape as number[], node.attrs.data as TensorData),
       );
-    } else if (node.op !== "Input") {
+    } else if (node.op === "Frozen") {
+      frozen.lowerFrozen(node);
+    } else if (!frozen.lowerStoredGather(node) && node.op !== "Input") {
+      frozen.consumer = node;
       opDefinition(node.op).lower(node, ctx);
     }
   }
+  frozen.consumer = null;
   for (const [outName, v] of entries) ctx.emit("Identity", [name(v)], [outName]);
 
   // Inputs: those any emitted node reads (a symbolic size alone is enough to need one).
@@ -209,8 +220,9 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
   const inputs = graph.inputs
     .filter((i) => referenced.has(i.name))
     .map((i) => valueInfo(i.name, i.value.dtype, i.value.shape));
+  inputs.push(...frozen.inputs);
 
-  return onnx.ModelProto.create({
+  const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: "prefrec",
     opsetImport: [{ domain: "", version: OPSET }],
@@ -222,11 +234,28 @@ export function toModelProto(graph: Graph, outputs: Outputs) {
       output: entries.map(([n, v]) => valueInfo(n, v.dtype, v.shape)),
     },
   });
+  return { model, external: frozen.external, folder: frozen.folder };
 }
 
-/** The ONNX bytes of a graph's outputs. */
+/** Builds the ONNX model computing `outputs`, every initializer inline. */
+export function toModelProto(graph: Graph, outputs: Outputs) {
+  return lowerGraph(graph, outputs).model;
+}
+
+/** The ONNX bytes of a graph's outputs (every initializer inline). */
 export function serialize(graph: Graph, outputs: Outputs): Uint8Array {
   return onnx.ModelProto.encode(toModelProto(graph, outputs)).finish();
+}
+
+/** The ONNX bytes of a graph's outputs with large frozen weights as external data: in-memory
+ *  arrays to hand over, and the folder of file-backed ones. */
+export function serializeWithExternal(
+  graph: Graph,
+  outputs: Outputs,
+  options: LowerOptions,
+): { bytes: Uint8Array; external: FrozenLowering["external"]; folder?: string } {
+  const { model, external, folder } = lowerGraph(graph, outputs, options);
+  return { bytes: onnx.ModelProto.encode(model).finish(), external, folder };
 }
 
 /** Writes the graph as a `.onnx` file (e.g. to inspect it in Netron). */

@@ -1,5 +1,5 @@
-// The runtime option set (threads, execution provider), declared once for every command and
-// config: `--provider` and `--threads` come from this schema.
+// The runtime option set (threads, execution provider, how frozen weights are held), declared
+// once for every command and config: `--provider`, `--threads` and `--weights-dtype` come from here.
 
 import { z } from "zod";
 import { count } from "../io/schema.js";
@@ -15,3 +15,13 @@ export const runtimeOptionsSchema = z.strictObject({
 });
 
 export type RuntimeOptionValues = z.output<typeof runtimeOptionsSchema>;
+
+export const WEIGHTS_DTYPES = ["stored", "float32"] as const;
+
+/** How frozen weights are held when a model is run (not in training configs: a run derives it). */
+export const weightsDtypeSchema = z
+  .enum(WEIGHTS_DTYPES, { error: `expected one of ${WEIGHTS_DTYPES.join(", ")}` })
+  .default("stored")
+  .describe(
+    "frozen weights as stored (F16/BF16 stay 16-bit, memory-mapped from the checkpoint) or float32",
+  );

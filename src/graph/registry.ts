@@ -92,3 +92,4 @@ export function emitFilled(
 // Inputs and constants become ONNX graph inputs and initializers; they emit no nodes.
 defineOp("Input", { lower: () => {} });
 defineOp("Constant", { lower: () => {} });
+defineOp("Frozen", { lower: () => {} });

@@ -10,7 +10,7 @@ import { RuntimeFailure } from "../io/errors.js";
 import { type Dim, evalDim, formatShape, isStatic } from "./dim.js";
 import { type DType, dtypeOfArray, type TensorData } from "./dtype.js";
 import { Graph, GraphError } from "./graph.js";
-import { type Outputs, serialize } from "./onnx.js";
+import { type Outputs, serialize, serializeWithExternal } from "./onnx.js";
 
 export type Provider = "cpu" | "cuda";
 
@@ -21,6 +21,13 @@ export interface RuntimeOptions {
   threads?: number;
   /** ONNX Runtime graph optimizations (default `all`). */
   optimization?: "disabled" | "basic" | "extended" | "all";
+  /** Frozen weights of at least this many bytes reach ONNX Runtime as external data from memory
+   *  instead of inside the protobuf (default 1 MiB; protobuf itself stops at 2 GiB). */
+  externalMinBytes?: number;
+  /** ONNX Runtime's CPU memory arena (default off: the arena keeps every run's peak — measured
+   *  +1 GiB per run of a 0.5 GiB BF16 weight — while plain allocation returns each layer's
+   *  float32 copy of a 16-bit weight as soon as its last consumer ran). */
+  memoryArena?: boolean;
 }
 
 /** A tensor returned by a run, or passed as a feed. */
@@ -50,29 +57,53 @@ export class Runtime {
   readonly provider: Provider;
   readonly threads: number;
   readonly optimization: NonNullable<RuntimeOptions["optimization"]>;
+  readonly externalMinBytes: number;
+  readonly memoryArena: boolean;
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
 
   constructor(options: RuntimeOptions = {}) {
     this.provider = options.provider ?? "cpu";
     this.threads = options.threads ?? availableParallelism();
     this.optimization = options.optimization ?? "all";
+    this.externalMinBytes = options.externalMinBytes ?? 2 ** 20;
+    this.memoryArena = options.memoryArena ?? false;
   }
 
-  /** Compiles the graph computing `outputs`; the same graph structure reuses one session. */
+  /**
+   * Compiles the graph computing `outputs`; the same graph structure over the same frozen arrays
+   * reuses one session. Frozen arrays in memory are copied into the session (measured: twice
+   * their size while it is created, once after); file-backed ones are memory-mapped by ONNX
+   * Runtime straight from the checkpoint's files, with no copy (measured: docs/results.md).
+   */
   async compile(graph: Graph, outputs: Outputs): Promise<CompiledGraph> {
-    const bytes = serialize(graph, outputs);
-    const key = createHash("sha256").update(bytes).digest("hex");
+    const { bytes, external, folder } = serializeWithExternal(graph, outputs, {
+      externalMinBytes: this.externalMinBytes,
+    });
+    // External data is not in the bytes: the arrays' identities and the folder complete the key.
+    const hash = createHash("sha256")
+      .update(bytes)
+      .update(`|${folder ?? ""}`);
+    for (const e of external) hash.update(`|${e.path}:${arrayId(e.data)}`);
+    const key = hash.digest("hex");
     let session = this.sessions.get(key);
     if (!session) {
       if (this.provider === "cuda") assertCudaInstalled();
-      session = ort.InferenceSession.create(bytes, {
+      const options: ort.InferenceSession.SessionOptions = {
         executionProviders: this.provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
         intraOpNumThreads: this.threads,
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: this.optimization,
-      });
-      session = session.catch((error: unknown) => {
+        enableCpuMemArena: this.memoryArena,
+        // Frozen weights are initializers listed as inputs on purpose (no folding, no copies);
+        // ONNX Runtime warns about each one.
+        logSeverityLevel: 3,
+      };
+      if (external.length > 0) options.externalData = external;
+      // File-backed weights (a checkpoint's shards) are memory-mapped from this folder.
+      if (folder !== undefined)
+        options.extra = { session: { model_external_initializers_file_folder_path: folder } };
+      session = ort.InferenceSession.create(bytes, options).catch((error: unknown) => {
         this.sessions.delete(key);
         // A CUDA library that is present but cannot start (no driver, wrong CUDA version).
         if (this.provider === "cuda")
@@ -89,7 +120,15 @@ export class Runtime {
     const inputs = graph.inputs
       .filter((i) => used.has(i.name))
       .map((i) => ({ name: i.name, dtype: i.value.dtype, shape: i.value.shape }));
-    return new CompiledGraph(compiled, inputs, Object.keys(outputs), graph);
+    return new CompiledGraph(compiled, inputs, Object.keys(outputs), graph, key);
+  }
+
+  /** Releases one compiled graph (and the frozen weights its session holds). */
+  async release(compiled: CompiledGraph): Promise<void> {
+    const session = this.sessions.get(compiled.key);
+    if (!session) return;
+    this.sessions.delete(compiled.key);
+    await (await session).release();
   }
 
   /**
@@ -128,6 +167,8 @@ export class CompiledGraph {
     readonly inputs: readonly InputSpec[],
     readonly outputNames: readonly string[],
     private readonly graph: Graph,
+    /** The runtime's cache key of this graph's session. */
+    readonly key = "",
   ) {}
 
   /** Runs the graph; feeds for inputs this graph does not use are ignored. */
@@ -205,6 +246,19 @@ export class CompiledGraph {
     }
     return out;
   }
+}
+
+const arrayIds = new WeakMap<ArrayBufferLike, number>();
+let nextArrayId = 0;
+
+/** A stable identity for the memory behind an array view (plus its offset and length). */
+function arrayId(data: Uint8Array): string {
+  let id = arrayIds.get(data.buffer);
+  if (id === undefined) {
+    id = nextArrayId++;
+    arrayIds.set(data.buffer, id);
+  }
+  return `${id}+${data.byteOffset}/${data.byteLength}`;
 }
 
 /** The folder holding onnxruntime-node's native libraries for this platform. */

@@ -1,8 +1,9 @@
 // Hugging Face model directories: config.json + model.safetensors (or a sharded index) → config
-// and float32 weights, validated against the config; and saving the same kind of directory.
+// and weights (float32, or frozen 16-bit tensors kept as stored), validated against the config
+// and the machine's memory before anything is read; and saving the same kind of directory.
 import { copyFile, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { DirectoryNotEmptyError, withAtomicDir, writeFileAtomic } from "../io/atomic.js";
+import { basename, dirname, join, resolve } from "node:path";
+import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
 import { UserError } from "../io/errors.js";
 import {
   SafetensorsError,
@@ -12,8 +13,25 @@ import {
 } from "../io/safetensors.js";
 import { type LmConfig, loadLmConfig } from "./config.js";
 import { lmConfigToJson } from "./config-json.js";
+import { checkFits } from "./memory.js";
 import { expectedTensorShapes } from "./names.js";
-import { type NamedTensor, sameShape, type Weights } from "./weights.js";
+import {
+  float32Of,
+  type NamedTensor,
+  numel,
+  sameShape,
+  tensorLength,
+  type Weights,
+} from "./weights.js";
+
+const asFloat32 = (t: NamedTensor): NamedTensor =>
+  t.stored ? { shape: t.shape, data: float32Of(t) } : t;
+
+/** How frozen weights are held: as stored in the checkpoint (F16/BF16 stay 16-bit), or float32. */
+export type WeightsDtype = "stored" | "float32";
+
+/** Float dtypes a checkpoint's tensors may have. */
+const FLOAT_DTYPES = new Set(["F32", "F16", "BF16", "F64"]);
 
 /** A model directory's contents as the graph code uses them. */
 export interface Checkpoint {
@@ -95,17 +113,110 @@ export async function locateWeights(
 export interface LoadWeightsOptions {
   /** Called with names present in the files but not used by the model (e.g. for a warning). */
   onUnexpected?: (names: string[]) => void;
+  /** `float32` (default) decodes every tensor; `stored` keeps F16/BF16 tensors 16-bit. */
+  weightsDtype?: WeightsDtype;
+  /** Memory the weights may take (default: what the machine has available now). */
+  availableBytes?: number;
+}
+
+/** What loading a checkpoint will hold, read from the headers alone. */
+export interface WeightsPlan {
+  /** Bytes of the expected tensors once loaded with the chosen dtype. */
+  bytes: number;
+  /** Number of expected tensors by stored dtype, e.g. { BF16: 290 }. */
+  dtypes: Record<string, number>;
+}
+
+/** Bytes one tensor takes once loaded. */
+function loadedBytes(dtype: string, shape: readonly number[], weightsDtype: WeightsDtype): number {
+  const n = numel(shape);
+  return weightsDtype === "stored" && (dtype === "F16" || dtype === "BF16") ? 2 * n : 4 * n;
 }
 
 /**
- * Loads every tensor the config expects as float32 (F32/F16/BF16 on disk), checking names and
- * shapes; a missing tensor or wrong shape is an error naming the file and tensor.
+ * Reads only the headers: checks every expected tensor is stored once, with the config's shape
+ * and a float dtype, and sums what loading will take. Errors name the file and tensor.
+ */
+export async function planWeights(
+  dir: string,
+  config: LmConfig,
+  weightsDtype: WeightsDtype = "float32",
+): Promise<WeightsPlan> {
+  const expected = expectedTensorShapes(config);
+  const { source, files } = await locateWeights(dir);
+  const plan: WeightsPlan = { bytes: 0, dtypes: {} };
+  const found = new Map<string, string>();
+  for (const [path, indexed] of files) {
+    await withSafetensors(path, async (file) => {
+      for (const name of indexed) {
+        if (!file.header.tensors.has(name))
+          throw new CheckpointError(
+            path,
+            `is listed in ${source} but not stored in this shard`,
+            name,
+          );
+      }
+      for (const [name, entry] of file.header.tensors) {
+        const shape = expected.get(name);
+        if (shape === undefined) continue;
+        if (found.has(name))
+          throw new CheckpointError(path, `is also stored in ${found.get(name)}`, name);
+        found.set(name, path);
+        if (!sameShape(entry.shape, shape)) {
+          throw new CheckpointError(
+            path,
+            `has shape [${entry.shape}], the config (${config.modelType}) needs [${shape}]`,
+            name,
+          );
+        }
+        if (!FLOAT_DTYPES.has(entry.dtype))
+          throw new CheckpointError(
+            path,
+            `has dtype ${entry.dtype}; expected F32, F16, BF16 or F64`,
+            name,
+          );
+        plan.bytes += loadedBytes(entry.dtype, shape, weightsDtype);
+        plan.dtypes[entry.dtype] = (plan.dtypes[entry.dtype] ?? 0) + 1;
+      }
+    });
+  }
+  const missing = [...expected.keys()].filter((name) => !found.has(name));
+  if (missing.length > 0) {
+    const more =
+      missing.length > 1
+        ? ` (and ${missing.length - 1} more: ${missing.slice(1, 6).join(", ")}${missing.length > 6 ? ", …" : ""})`
+        : "";
+    throw new CheckpointError(
+      source,
+      `is missing, shape [${expected.get(missing[0])}]${more}`,
+      missing[0],
+    );
+  }
+  return plan;
+}
+
+/**
+ * Loads every tensor the config expects (F32/F16/BF16/F64 on disk) as float32, or with
+ * `weightsDtype: "stored"` leaves F16/BF16 tensors in their shards (references to their bytes,
+ * which the compiled graphs memory-map). Headers are checked first (names, shapes, dtypes, the
+ * memory it needs); float32 tensors are then read straight into their final arrays, shard by
+ * shard, so no second copy of the model exists at any time.
  */
 export async function loadWeights(
   dir: string,
   config: LmConfig,
   options: LoadWeightsOptions = {},
 ): Promise<Weights> {
+  const weightsDtype = options.weightsDtype ?? "float32";
+  const plan = await planWeights(dir, config, weightsDtype);
+  checkFits(
+    `${dir}: loading the weights (${weightsDtype === "stored" ? "as stored" : "as float32"})`,
+    plan.bytes,
+    weightsDtype === "float32" && (plan.dtypes.BF16 || plan.dtypes.F16)
+      ? "--weights-dtype stored keeps 16-bit weights at half the size"
+      : "use a machine with more memory",
+    options.availableBytes,
+  );
   const expected = expectedTensorShapes(config);
   const { source, files } = await locateWeights(dir);
   const found = new Map<string, string>();
@@ -142,7 +253,7 @@ export async function loadWeights(
           );
         }
         try {
-          loaded.set(name, await file.readF32(name));
+          loaded.set(name, await readTensor(file, name, weightsDtype));
         } catch (error) {
           if (error instanceof SafetensorsError)
             throw new CheckpointError(path, error.message, name);
@@ -168,6 +279,36 @@ export async function loadWeights(
   return new Map([...expected.keys()].map((name) => [name, loaded.get(name)!]));
 }
 
+/**
+ * One tensor: with `stored`, an F16/BF16 tensor stays in its file — a reference to its bytes that
+ * ONNX Runtime memory-maps (little-endian hosts) — else it is read as float32.
+ */
+async function readTensor(
+  file: SafetensorsFile,
+  name: string,
+  weightsDtype: WeightsDtype,
+): Promise<NamedTensor> {
+  const entry = file.entry(name);
+  if (
+    weightsDtype === "stored" &&
+    (entry.dtype === "F16" || entry.dtype === "BF16") &&
+    littleEndian
+  ) {
+    const path = resolve(file.path);
+    const slice = {
+      folder: dirname(path),
+      file: basename(path),
+      offset: file.header.dataStart + entry.begin,
+      length: entry.end - entry.begin,
+    };
+    const dtype = entry.dtype === "F16" ? "float16" : "bfloat16";
+    return { shape: [...entry.shape], data: new Float32Array(0), stored: { dtype, file: slice } };
+  }
+  return file.readF32(name);
+}
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Loads `DIR/config.json` and the weights it implies. */
 export async function loadCheckpoint(
   dir: string,
@@ -186,12 +327,9 @@ export function validateWeights(config: LmConfig, weights: Weights, where = "wei
     if (!sameShape(t.shape, shape))
       throw new CheckpointError(where, `has shape [${t.shape}], expected [${shape}]`, name);
     const n = shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== n)
-      throw new CheckpointError(
-        where,
-        `has ${t.data.length} values, shape [${shape}] needs ${n}`,
-        name,
-      );
+    const count = tensorLength(t);
+    if (count !== n)
+      throw new CheckpointError(where, `has ${count} values, shape [${shape}] needs ${n}`, name);
   }
   for (const name of weights.keys()) {
     if (!expected.has(name))
@@ -243,7 +381,8 @@ export async function saveCheckpoint(
           `${JSON.stringify(generation, null, 2)}\n`,
         );
         const ordered = [...expectedTensorShapes(config).keys()].map(
-          (name) => [name, weights.get(name)!] as [string, NamedTensor],
+          // 16-bit stored tensors are written as float32 (exact), like every saved model.
+          (name) => [name, asFloat32(weights.get(name)!)] as [string, NamedTensor],
         );
         await writeSafetensors(join(tmp, "model.safetensors"), ordered, { format: "pt" });
         if (options.tokenizerDir !== undefined) {
@@ -256,8 +395,7 @@ export async function saveCheckpoint(
       { replace: options.overwrite ?? false },
     );
   } catch (error) {
-    if (error instanceof CheckpointError || error instanceof SafetensorsError) throw error;
-    if (error instanceof DirectoryNotEmptyError) throw error;
+    if (error instanceof UserError) throw error; // already names the file and what is wrong
     throw new CheckpointError(dir, (error as Error).message);
   }
 }

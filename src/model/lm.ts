@@ -4,7 +4,7 @@
 import type { CompiledGraph } from "../graph/index.js";
 import { Runtime, type Tensor } from "../graph/index.js";
 import { type PaddingSide, packCompletions, packPrompts } from "./batch.js";
-import { loadCheckpoint } from "./checkpoint.js";
+import { loadCheckpoint, type WeightsDtype } from "./checkpoint.js";
 import type { LmConfig } from "./config.js";
 import type { BindOptions } from "./graph/params.js";
 import {
@@ -31,8 +31,10 @@ export interface Adapter {
 export interface LanguageModelOptions {
   runtime?: Runtime;
   adapter?: Adapter;
-  /** How frozen tensors enter the graphs (default: inputs on CPU, constants on CUDA). Inputs
-   *  stay live: a trainer updating the arrays in place is seen by the next call. */
+  /** How frozen tensors enter the graphs, on every provider: `constant` (default) keeps them
+   *  resident in each compiled graph; `input` feeds them at every run and stays live (a trainer
+   *  updating the arrays in place is seen by the next call). 16-bit stored weights are always
+   *  resident. */
   weightsAs?: "constant" | "input";
 }
 
@@ -70,7 +72,7 @@ interface Compiled {
 export class LanguageModel {
   readonly runtime: Runtime;
   readonly adapter?: Adapter;
-  private readonly weightsAs?: "constant" | "input";
+  private readonly weightsAs: "constant" | "input";
   private readonly compiled = new Map<string, Promise<Compiled>>();
 
   constructor(
@@ -80,16 +82,18 @@ export class LanguageModel {
   ) {
     this.runtime = options.runtime ?? new Runtime();
     this.adapter = options.adapter;
-    this.weightsAs = options.weightsAs;
+    this.weightsAs = options.weightsAs ?? "constant";
     if (this.adapter) validateLoraForModel(this.adapter.weights, config);
   }
 
   /** Loads a Hugging Face model directory, and optionally a PEFT adapter directory. */
   static async load(
     dir: string,
-    options: { adapter?: string; runtime?: Runtime } = {},
+    options: { adapter?: string; runtime?: Runtime; weightsDtype?: WeightsDtype } = {},
   ): Promise<LanguageModel> {
-    const { config, weights } = await loadCheckpoint(dir);
+    const { config, weights } = await loadCheckpoint(dir, {
+      weightsDtype: options.weightsDtype ?? "stored",
+    });
     const adapter = options.adapter ? await loadLoraAdapter(options.adapter) : undefined;
     return new LanguageModel(config, weights, { runtime: options.runtime, adapter });
   }
@@ -100,18 +104,18 @@ export class LanguageModel {
   }
 
   private bindOptions(): BindOptions {
-    // On CPU, feeding weights costs nothing measurable (ONNX Runtime reads the arrays in place)
-    // and keeps models of any size clear of protobuf's 2 GiB limit; on CUDA, constants stay on
-    // the device instead of being copied at every run.
-    let bytes = 0;
-    for (const t of this.weights.values()) bytes += t.data.byteLength;
-    const frozenAs =
-      this.weightsAs ??
-      (this.runtime.provider === "cuda" && bytes < 1.5 * 2 ** 30 ? "constant" : "input");
     const lora = this.adapter
       ? { weights: this.adapter.weights, scaling: loraScaling(this.adapter.config) }
       : undefined;
-    return { frozenAs, lora };
+    return { frozenAs: this.weightsAs, lora };
+  }
+
+  /** Releases every compiled program (each holds its own copy of the resident weights); the
+   *  next call compiles again. Keeps the number of live graphs small on large models. */
+  async releasePrograms(): Promise<void> {
+    const entries = [...this.compiled.values()];
+    this.compiled.clear();
+    for (const entry of entries) await this.runtime.release((await entry).graph);
   }
 
   private program(key: string, build: () => Program): Promise<Compiled> {

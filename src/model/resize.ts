@@ -4,7 +4,7 @@
 
 import { createRng } from "../io/rng.js";
 import type { LmConfig } from "./config.js";
-import type { NamedTensor, Weights } from "./weights.js";
+import { float32Of, type NamedTensor, type Weights } from "./weights.js";
 
 /** Rows of tensors that hold one row per token. */
 const TOKEN_ROWS = ["model.embed_tokens.weight", "lm_head.weight"];
@@ -12,7 +12,7 @@ const TOKEN_ROWS = ["model.embed_tokens.weight", "lm_head.weight"];
 function grow(t: NamedTensor, rows: number, std: number, rng: ReturnType<typeof createRng>) {
   const [old, d] = t.shape;
   const data = new Float32Array(rows * d);
-  data.set(t.data);
+  data.set(float32Of(t)); // a 16-bit stored tensor is decoded exactly; the grown one is float32
   for (let i = old * d; i < rows * d; i++) data[i] = rng.normal() * std;
   return { shape: [rows, d], data };
 }

@@ -12,11 +12,13 @@ import { startProgress } from "../io/progress.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { LanguageModel } from "../model/lm.js";
 import { loraScaling } from "../model/peft.js";
+import type { RunMemory } from "../model/run-memory.js";
 import type { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { needsReference, negativesUsed } from "../objectives/index.js";
 import { visitedExamples } from "./batches.js";
 import { type LoopState, loadRunState } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
+import { planTrainMemory } from "./memory.js";
 import { AdamW } from "./optim.js";
 import { cloneLora, ParameterStore } from "./params.js";
 import { type StepProgram, stepProgram } from "./program.js";
@@ -71,6 +73,8 @@ export interface TrainSession {
   warmup: number;
   state: LoopState;
   paths: { last: string; best: string; metrics: string };
+  /** The run's memory estimate (logged at setup) and its measured peak (for summary.json). */
+  memory: RunMemory;
 }
 
 const isFrozenNorm = (name: string) => name.endsWith("norm.weight") || name.endsWith(".bias");
@@ -119,6 +123,7 @@ async function buildSession(
     metrics: join(runDir, "metrics.jsonl"),
   };
 
+  const memory = await planTrainMemory(config, N, log); // a run that cannot fit stops here
   // Starting point and where the loop stands (a resume continues from the last checkpoint).
   const { modelDir, modelConfig, weights, tokenizer, adapter } = await loadStartingPoint(
     config,
@@ -265,5 +270,6 @@ async function buildSession(
     warmup: Math.ceil(config.warmupRatio * totalSteps),
     state,
     paths,
+    memory,
   };
 }

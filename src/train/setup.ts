@@ -19,6 +19,7 @@ import { checkObjectiveData, isPreference } from "../objectives/index.js";
 import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
 import { withItemTokens } from "./items.js";
+import { trainWeightsDtype } from "./memory.js";
 
 export interface StartingPoint {
   modelDir: string;
@@ -38,7 +39,8 @@ export async function loadStartingPoint(
   runDir?: string,
 ): Promise<StartingPoint> {
   const modelDir = config.initModel ?? config.model;
-  const loaded = await loadCheckpoint(modelDir);
+  // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped).
+  const loaded = await loadCheckpoint(modelDir, { weightsDtype: trainWeightsDtype(config) });
   const {
     config: modelConfig,
     weights,

@@ -139,9 +139,8 @@ async function writeSummary(
       note: session.runtime.reproducibility(),
     },
   };
-  await writeFileAtomic(
-    join(session.runDir, "summary.json"),
-    `${JSON.stringify(summary, null, 2)}\n`,
-  );
+  // The summary also records the memory estimate and the measured peak.
+  const json = JSON.stringify({ ...summary, memory: session.memory.record() }, null, 2);
+  await writeFileAtomic(join(session.runDir, "summary.json"), `${json}\n`);
   return summary;
 }

@@ -117,9 +117,17 @@ describe("prefrec eval and the answer format", () => {
     // Default: best, else last — and the report lands in RUN/eval-test.
     await prefrec("eval", runDir, ...common);
     assert.ok(existsSync(join(runDir, "eval-test", "metrics.json")));
+    // memory.json next to the report: the estimate made before loading and the measured peak.
+    const memoryOf = async () =>
+      JSON.parse(await readFile(join(runDir, "eval-test", "memory.json"), "utf8"));
+    const memory = await memoryOf();
+    assert.equal(memory.weightsDtype, "stored");
+    assert.ok(memory.measuredPeakRssGib > 0);
+    assert.ok(memory.estimated.total_gib >= memory.estimated.weights_gib);
     const again = await fails("eval", runDir, ...common);
     assert.match(again.stderr, /eval-test already holds files; pass --force/);
-    await prefrec("eval", runDir, ...common, "--force");
+    await prefrec("eval", runDir, ...common, "--force", "--weights-dtype", "float32");
+    assert.equal((await memoryOf()).weightsDtype, "float32");
     // An output folder that cannot be created fails before any evaluation.
     const blocker = join(dir, "a-file");
     await writeFile(blocker, "x");

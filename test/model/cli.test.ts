@@ -7,7 +7,10 @@ import { registerModel } from "../../src/cli/model.js";
 import { registerTokenizer } from "../../src/cli/tokenizer.js";
 import { UserError } from "../../src/io/errors.js";
 import { loadCheckpoint } from "../../src/model/checkpoint.js";
+import { expectedTensorShapes, parameterCount } from "../../src/model/names.js";
+import { writeRandomCheckpoint } from "../../src/model/random-checkpoint.js";
 import { tempDir } from "../io/helpers.js";
+import { tinyConfig } from "./tiny.js";
 
 /** Runs the CLI in-process with only these command groups; returns what it printed. */
 async function run(...args: string[]): Promise<string> {
@@ -132,5 +135,24 @@ test("user errors: missing tokenizer, unknown preset, vocab too small", async (t
   await assert.rejects(
     run("tokenizer", "train", join(dir, "nope.txt"), "--vocab", "300", "--out", join(dir, "t")),
     (e: unknown) => e instanceof UserError && /nope\.txt: corpus does not exist/.test(e.message),
+  );
+});
+
+test("model info shows how frozen weights will be held (--weights-dtype stored|float32)", async (t) => {
+  const dir = await tempDir(t);
+  const config = tinyConfig({ tieWordEmbeddings: false });
+  await writeRandomCheckpoint(dir, config, { shardBytes: 4096 });
+  const stored = JSON.parse(await run("model", "info", dir));
+  const bytes = parameterCount(config) * 2;
+  assert.equal(stored.weights.dtype, "stored");
+  assert.deepEqual(stored.weights.stored, { BF16: expectedTensorShapes(config).size });
+  assert.match(stored.weights.held, /^BF16 as stored \(memory-mapped/);
+  assert.equal(stored.weights.gib, Number((bytes / 2 ** 30).toFixed(3)));
+  const f32 = JSON.parse(await run("model", "info", dir, "--weights-dtype", "float32"));
+  assert.equal(f32.weights.held, "float32 in memory");
+  assert.equal(f32.weights.gib, Number(((2 * bytes) / 2 ** 30).toFixed(3)));
+  await assert.rejects(
+    run("model", "info", dir, "--weights-dtype", "int8"),
+    (e: unknown) => e instanceof CommanderError && /int8/.test(e.message),
   );
 });

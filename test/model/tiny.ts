@@ -52,6 +52,19 @@ export function tinyWeights(config: LmConfig, seed = 1): Weights {
   return weights;
 }
 
+/** The probe's model: 67M parameters, 134 MB in BF16. */
+export const probeConfig = tinyConfig({
+  vocabSize: 16000,
+  hiddenSize: 768,
+  numLayers: 6,
+  numHeads: 12,
+  numKvHeads: 12,
+  headDim: 64,
+  intermediateSize: 2048,
+  tieWordEmbeddings: false,
+  initializerRange: 0.02,
+});
+
 export const testRuntime = new Runtime({ threads: 1 });
 
 /** log softmax of one row, in float64. */

@@ -1,10 +1,11 @@
-// Binds a model's weights (and LoRA factors) into a graph: as constants (frozen, embedded once)
-// or as inputs (fed each run; the trainable ones get gradients).
+// Binds a model's weights (and LoRA factors) into a graph: frozen ones resident in the compiled
+// graph (initializers, 16-bit ones cast to float32 where used) or as inputs (fed each run; the
+// trainable ones get gradients).
 
 import type { Graph, Value } from "../../graph/index.js";
 import type { LmConfig } from "../config.js";
 import type { LoraWeights } from "../peft.js";
-import type { Weights } from "../weights.js";
+import { float32Of, type NamedTensor, type Weights } from "../weights.js";
 
 export type FloatDType = "float32" | "float64";
 
@@ -24,7 +25,9 @@ export interface BindOptions {
   /** float64 exists for gradient checks; models run in float32. */
   dtype?: FloatDType;
   trainable?: Trainable;
-  /** Frozen tensors as graph constants (default) or as inputs fed at every run. */
+  /** Frozen tensors resident in the compiled graph (`constant`, the default: initializers held
+   *  by the session, large ones passed as external data) or inputs fed at every run (`input`:
+   *  float32 arrays a trainer may update in place). 16-bit stored tensors are always resident. */
   frozenAs?: "constant" | "input";
   /** Adapters to apply; leave out for the base model (the LoRA reference). */
   lora?: LoraBinding;
@@ -76,16 +79,23 @@ export function bindModel(
   const trainables = new Map<string, Value>();
   const feeds: Record<string, Float32Array | Float64Array> = {};
 
-  const bind = (name: string, shape: number[], data: Float32Array, train: boolean): Value => {
+  const bind = (name: string, t: NamedTensor, train: boolean): Value => {
     const cached = values.get(name);
     if (cached) return cached;
     let v: Value;
-    if (train || frozenAs === "input") {
-      v = graph.input(name, dtype, shape);
-      feeds[name] = toDtype(data, dtype);
+    if (t.stored && train) {
+      throw new Error(
+        `model weight "${name}" is stored in ${t.stored.dtype} and cannot be trained: load it as float32 (--weights-dtype float32)`,
+      );
+    }
+    if (t.stored && dtype === "float32") {
+      v = graph.frozen(name, t.stored.bits ?? t.stored.file!, t.shape, t.stored.dtype);
+    } else if (train || frozenAs === "input") {
+      v = graph.input(name, dtype, t.shape);
+      feeds[name] = toDtype(float32Of(t), dtype);
       if (train) trainables.set(name, v);
     } else {
-      v = graph.initializer(name, toDtype(data, dtype), shape);
+      v = graph.frozen(name, toDtype(float32Of(t), dtype), t.shape);
     }
     values.set(name, v);
     return v;
@@ -102,7 +112,7 @@ export function bindModel(
     weight(name) {
       const t = weights.get(name);
       if (!t) throw new Error(`model weight "${name}" is missing`);
-      return bind(name, t.shape, t.data, trainable === "full");
+      return bind(name, t, trainable === "full");
     },
     has: (name) => weights.has(name),
     lora(module) {
@@ -113,8 +123,8 @@ export function bindModel(
         const names = loraFeedNames(module);
         const train = trainable === "lora";
         bound = {
-          A: bind(names.A, pair.A.shape, pair.A.data, train),
-          B: bind(names.B, pair.B.shape, pair.B.data, train),
+          A: bind(names.A, pair.A, train),
+          B: bind(names.B, pair.B, train),
           scaling: options.lora!.scaling,
         };
         const p = options.lora!.dropout ?? 0;

@@ -1,0 +1,73 @@
+// Memory accounting of one train or eval run: the estimate made from the checkpoint's headers
+// before loading (and the refusal of a run that cannot fit), and the record with the measured
+// peak that the run writes at its end.
+
+import { planWeights, type WeightsDtype } from "./checkpoint.js";
+import type { LmConfig } from "./config.js";
+import {
+  availableMemory,
+  checkFits,
+  estimateJson,
+  estimateMemory,
+  formatEstimate,
+  type MemoryEstimate,
+  peakRss,
+} from "./memory.js";
+import type { Projection } from "./names.js";
+
+/** The shape of the run whose memory is estimated. */
+export interface RunShape {
+  /** Sequences per run and tokens per sequence (prompt + answers). */
+  batch: number;
+  tokens: number;
+  /** Completion tokens whose logits are computed. */
+  predicted: number;
+  training: boolean;
+  lora?: { r: number; targets: readonly Projection[] };
+}
+
+/** An estimate made before loading, to report with the measured peak at the end. */
+export interface RunMemory {
+  estimate: MemoryEstimate;
+  /** One line for the run's log. */
+  line: string;
+  /** The record for summary.json: estimate by part and measured peak, in GiB. */
+  record(): Record<string, unknown>;
+}
+
+/**
+ * Estimates a run's peak memory from the checkpoint's headers and refuses (InsufficientMemory
+ * error, before anything is loaded) a run that would not fit in the memory available now.
+ */
+export async function planRunMemory(
+  modelDir: string,
+  config: LmConfig,
+  weightsDtype: WeightsDtype,
+  shape: RunShape,
+): Promise<RunMemory> {
+  const plan = await planWeights(modelDir, config, weightsDtype);
+  // 16-bit stored weights stay in the checkpoint's files, memory-mapped: one shared copy.
+  const estimate = estimateMemory(config, {
+    weightsBytes: plan.bytes,
+    residentGraphs: 0,
+    ...shape,
+  });
+  const available = availableMemory();
+  checkFits(
+    `${modelDir}: this run`,
+    estimate.total,
+    weightsDtype === "float32" && (plan.dtypes.BF16 || plan.dtypes.F16)
+      ? "--weights-dtype stored keeps 16-bit weights at half the size"
+      : "use smaller batches or a machine with more memory",
+    available,
+  );
+  return {
+    estimate,
+    line: `memory: estimated peak ${formatEstimate(estimate)}; ${(available / 2 ** 30).toFixed(2)} GiB available`,
+    record: () => ({
+      weightsDtype,
+      estimated: estimateJson(estimate),
+      measuredPeakRssGib: Number((peakRss() / 2 ** 30).toFixed(2)),
+    }),
+  };
+}
