@@ -1,6 +1,7 @@
 // Hugging Face model directories: config.json + model.safetensors (or a sharded index) → config
 // and weights (float32, or frozen 16-bit tensors kept as stored), validated against the config
 // and the machine's memory before anything is read; and saving the same kind of directory.
+
 import { copyFile, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
@@ -15,6 +16,7 @@ import { type LmConfig, loadLmConfig } from "./config.js";
 import { lmConfigToJson } from "./config-json.js";
 import { checkFits } from "./memory.js";
 import { expectedTensorShapes } from "./names.js";
+import { TOKENIZER_FILES } from "./tokenizer/items.js";
 import {
   float32Of,
   type NamedTensor,
@@ -51,13 +53,7 @@ export class CheckpointError extends UserError {
   }
 }
 
-/** Files copied from a tokenizer directory into a saved model directory, when present. */
-export const TOKENIZER_FILES = [
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "special_tokens_map.json",
-  "item_tokens.json",
-];
+export { TOKENIZER_FILES } from "./tokenizer/items.js";
 
 /** Buffers transformers keeps in some old checkpoints that carry no parameters. */
 const IGNORED = /\.rotary_emb\.inv_freq$/;

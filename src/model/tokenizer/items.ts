@@ -14,6 +14,13 @@ export type ItemRepresentation = (typeof ITEM_REPRESENTATIONS)[number];
 
 /** The file beside tokenizer.json that records the item vocabulary. */
 export const ITEM_TOKENS_FILE = "item_tokens.json";
+/** Files copied from a tokenizer directory into a saved model directory, when present. */
+export const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  ITEM_TOKENS_FILE,
+];
 /** The shared token of items outside the model's catalog. */
 export const UNK_ITEM_TOKEN = "<item_unk>";
 /** The token string of the item with dense id `item`. */
