@@ -1,10 +1,12 @@
 // Engine benchmark: (a) float32 1024³ matmul through the engine, (b) a GPT-2-style training step
-// (forward + backward + AdamW). Prints one JSON line.
+// (forward + backward + AdamW). Prints one JSON line. `--threads N`; `--profile` adds ONNX
+// Runtime's per-node profile and the JS phases of the step (docs/performance.md).
 
 import { Graph, matmul, Runtime } from "../src/graph/index.js";
 import { createRng } from "../src/io/rng.js";
 import { AdamW } from "../src/train/optim.js";
 import { buildGptTrainingGraph, type GptConfig, gptParameterShapes } from "./gpt.js";
+import { benchFlags, graphProfile, PhaseClock, perStep } from "./profile.js";
 
 function rng(seed: number): () => number {
   const stream = createRng(seed);
@@ -12,7 +14,9 @@ function rng(seed: number): () => number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const runtime = new Runtime();
+const flags = benchFlags("engine");
+const runtime = new Runtime(flags.runtime);
+const WARMUP = 2; // steps not timed (and not profiled)
 
 async function matmulGflops(n = 1024, repeats = 20): Promise<number> {
   const g = new Graph("matmul");
@@ -34,9 +38,19 @@ async function matmulGflops(n = 1024, repeats = 20): Promise<number> {
   return (2 * n ** 3) / (median(times) / 1000) / 1e9;
 }
 
-async function gptStepMs(config: GptConfig, steps = 20): Promise<{ ms: number; losses: number[] }> {
-  const { graph, loss, grads } = buildGptTrainingGraph(config);
-  const compiled = await runtime.compile(graph, { loss, ...grads });
+async function gptStepMs(
+  config: GptConfig,
+  steps = 20,
+): Promise<{ ms: number; losses: number[]; profile?: Record<string, unknown> }> {
+  const clock = new PhaseClock();
+  const { graph, loss, grads } = await clock.time("build_graph", () =>
+    buildGptTrainingGraph(config),
+  );
+  const compiled = await clock.time("compile", () => runtime.compile(graph, { loss, ...grads }));
+  // A second compile of the same graph: serialization and hashing, then the session cache.
+  await clock.time("compile_cached", () => runtime.compile(graph, { loss, ...grads }));
+  const setup = { ...clock.ms };
+  clock.reset();
   const rand = rng(2);
   const params = new Map<string, Float32Array>();
   for (const [name, shape] of gptParameterShapes(config)) {
@@ -61,16 +75,36 @@ async function gptStepMs(config: GptConfig, steps = 20): Promise<{ ms: number; l
   const times: number[] = [];
   const losses: number[] = [];
   for (let step = 1; step <= steps; step++) {
+    if (step === WARMUP + 1) {
+      clock.reset();
+      compiled.resetTiming();
+    }
     const t0 = performance.now();
-    const out = await compiled.run({ ...Object.fromEntries(params), tokens, targets });
-    const g: Record<string, Float32Array> = {};
-    for (const name of params.keys()) g[name] = out[`grad.${name}`].data as Float32Array;
-    optimizer.update(g);
+    const feeds = await clock.time("build_feeds", () => ({
+      ...Object.fromEntries(params),
+      tokens,
+      targets,
+    }));
+    const out = await clock.time("run", () => compiled.run(feeds));
+    const g = await clock.time("gather_grads", () => {
+      const g: Record<string, Float32Array> = {};
+      for (const name of params.keys()) g[name] = out[`grad.${name}`].data as Float32Array;
+      return g;
+    });
+    await clock.time("adamw", () => optimizer.update(g));
     const ms = performance.now() - t0;
     losses.push(out.loss.data[0] as number);
-    if (step >= 3) times.push(ms);
+    if (step > WARMUP) times.push(ms);
   }
-  return { ms: median(times), losses };
+  if (!flags.profile) return { ms: median(times), losses };
+  const timed = steps - WARMUP;
+  const profile = {
+    setup_ms: perStep(setup, 1),
+    step_mean_ms: Number((times.reduce((a, b) => a + b, 0) / timed).toFixed(2)),
+    phases: perStep(clock.ms, timed),
+    graph: graphProfile(compiled, WARMUP, config.vocab),
+  };
+  return { ms: median(times), losses, profile };
 }
 
 const config: GptConfig = { vocab: 8000, dModel: 256, layers: 4, heads: 4, seq: 128, batch: 8 };
@@ -84,5 +118,6 @@ console.log(
     threads: runtime.threads,
     gpt_loss_first: Number(gpt.losses[0].toFixed(4)),
     gpt_loss_last: Number(gpt.losses[gpt.losses.length - 1].toFixed(4)),
+    ...(gpt.profile ? { profile: gpt.profile } : {}),
   }),
 );

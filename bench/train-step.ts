@@ -3,6 +3,8 @@
 // prompt+answer sequences through the policy, and again through the reference, every step).
 // LLaMA: vocab 8000, hidden 256, 4 layers, 4 heads (4 kv), intermediate 688, untied; LoRA r 8,
 // alpha 32 on q,k,v,o,gate,up,down; prompts 256 tokens, answers 8, batch 4. One JSON line.
+// `--threads N`; `--profile` adds ONNX Runtime's per-node profile and the step's JS phases for
+// the shared-prefix step at K = 3 and the published method (docs/performance.md).
 
 import {
   and,
@@ -34,6 +36,7 @@ import { initLoraWeights } from "../src/model/lora.js";
 import { PROJECTIONS } from "../src/model/names.js";
 import { AdamW } from "../src/train/optim.js";
 import { stepProgram } from "../src/train/program.js";
+import { benchFlags, graphProfile, PhaseClock, perStep } from "./profile.js";
 
 const B = 4;
 const TP = 256;
@@ -63,7 +66,10 @@ const config: LmConfig = {
   extra: {},
 };
 const weights = initWeights(config, 1);
-const runtime = new Runtime();
+const flags = benchFlags("train-step");
+const runtime = new Runtime(flags.runtime);
+/** Profiles of the K = 3 steps (with --profile). */
+const profiles: Record<string, unknown> = {};
 const rng = createRng(3);
 const token = () => 3 + rng.int(config.vocabSize - 3);
 const prompts = Array.from({ length: B }, () => Array.from({ length: TP }, token));
@@ -81,13 +87,21 @@ function freshLora() {
 
 async function sharedStepMs(k: number): Promise<number> {
   const lora = freshLora();
-  const program = stepProgram(
-    config,
-    weights,
-    { type: "sdpo", beta: 1, negatives: k },
-    { trainable: "lora", frozenAs: "input", lora },
+  const clock = new PhaseClock();
+  const program = await clock.time("build_graph", () =>
+    stepProgram(
+      config,
+      weights,
+      { type: "sdpo", beta: 1, negatives: k },
+      { trainable: "lora", frozenAs: "input", lora },
+    ),
   );
-  const compiled = await runtime.compile(program.graph, program.outputs);
+  const compiled = await clock.time("compile", () =>
+    runtime.compile(program.graph, program.outputs),
+  );
+  // A second compile of the same graph: serialization and hashing, then the session cache.
+  await clock.time("compile_cached", () => runtime.compile(program.graph, program.outputs));
+  const setup = { ...clock.ms };
   const params = new Map(
     [...program.model.trainable.keys()].map((n) => [n, program.model.feeds[n] as Float32Array]),
   );
@@ -101,14 +115,28 @@ async function sharedStepMs(k: number): Promise<number> {
   };
   const times: number[] = [];
   for (let s = 0; s < STEPS + 1; s++) {
+    if (s === 1) {
+      clock.reset();
+      compiled.resetTiming();
+    }
     const t0 = performance.now();
-    const out = await compiled.run(feeds);
-    optimizer.update(
+    const out = await clock.time("run", () => compiled.run(feeds));
+    const grads = await clock.time("gather_grads", () =>
       Object.fromEntries(
         [...program.gradientNames].map(([n, g]) => [n, out[g].data as Float32Array]),
       ),
     );
+    await clock.time("adamw", () => optimizer.update(grads));
     if (s > 0) times.push(performance.now() - t0);
+  }
+  if (flags.profile && k === 3) {
+    profiles.shared_k3 = {
+      trainable_values: [...params.values()].reduce((n, p) => n + p.length, 0),
+      setup_ms: perStep(setup, 1),
+      step_mean_ms: Number((times.reduce((a, b) => a + b, 0) / STEPS).toFixed(2)),
+      phases: perStep(clock.ms, STEPS),
+      graph: graphProfile(compiled, 1, config.vocabSize),
+    };
   }
   return median(times) / B;
 }
@@ -161,8 +189,12 @@ async function naiveStepMs(k: number): Promise<number> {
   const grads = grad(mul(loss, 1 / B), [...policy.m.trainable.values()]);
   const outputs: Record<string, Value> = { loss };
   for (const [i, n] of names.entries()) outputs[`grad:${n}`] = grads[i];
-  const policyStep = await runtime.compile(policy.g, outputs);
-  const referenceForward = await runtime.compile(reference.g, { logps: reference.logps });
+  const clock = new PhaseClock();
+  const policyStep = await clock.time("compile_policy", () => runtime.compile(policy.g, outputs));
+  const referenceForward = await clock.time("compile_reference", () =>
+    runtime.compile(reference.g, { logps: reference.logps }),
+  );
+  const setup = { ...clock.ms };
   const sequences: number[][] = [];
   const all = answersFor(k);
   for (let j = 0; j <= k; j++)
@@ -183,17 +215,36 @@ async function naiveStepMs(k: number): Promise<number> {
   const optimizer = new AdamW(params, { lr: 1e-4, weightDecay: 0 });
   const times: number[] = [];
   for (let s = 0; s < STEPS + 1; s++) {
+    if (s === 1) {
+      clock.reset();
+      policyStep.resetTiming();
+      referenceForward.resetTiming();
+    }
     const t0 = performance.now();
-    const ref = await referenceForward.run({ ...reference.m.feeds, ...seqFeeds });
-    const out = await policyStep.run({
-      ...policy.m.feeds,
-      ...seqFeeds,
-      reference_logps: { data: ref.logps.data, shape: [sequences.length] },
-    });
-    optimizer.update(
+    const ref = await clock.time("run_reference", () =>
+      referenceForward.run({ ...reference.m.feeds, ...seqFeeds }),
+    );
+    const out = await clock.time("run_policy", () =>
+      policyStep.run({
+        ...policy.m.feeds,
+        ...seqFeeds,
+        reference_logps: { data: ref.logps.data, shape: [sequences.length] },
+      }),
+    );
+    const grads = await clock.time("gather_grads", () =>
       Object.fromEntries(names.map((n) => [n, out[`grad:${n}`].data as Float32Array])),
     );
+    await clock.time("adamw", () => optimizer.update(grads));
     if (s > 0) times.push(performance.now() - t0);
+  }
+  if (flags.profile) {
+    profiles.published_k3 = {
+      setup_ms: perStep(setup, 1),
+      step_mean_ms: Number((times.reduce((a, b) => a + b, 0) / STEPS).toFixed(2)),
+      phases: perStep(clock.ms, STEPS),
+      policy_graph: graphProfile(policyStep, 1, config.vocabSize),
+      reference_graph: graphProfile(referenceForward, 1, config.vocabSize),
+    };
   }
   return median(times) / B;
 }
@@ -210,4 +261,4 @@ result.speedup_vs_published_k3 = Number(
 );
 result.threads = runtime.threads;
 result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
-console.log(JSON.stringify(result));
+console.log(JSON.stringify(flags.profile ? { ...result, profile: profiles } : result));

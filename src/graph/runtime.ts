@@ -1,10 +1,10 @@
 // Runs graphs with ONNX Runtime: compiles each distinct graph once, checks feeds, returns arrays.
 
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { RuntimeFailure } from "../io/errors.js";
 import { type Dim, evalDim, formatShape, isStatic } from "./dim.js";
@@ -28,6 +28,20 @@ export interface RuntimeOptions {
    *  +1 GiB per run of a 0.5 GiB BF16 weight — while plain allocation returns each layer's
    *  float32 copy of a 16-bit weight as soon as its last consumer ran). */
   memoryArena?: boolean;
+  /** Path prefix for ONNX Runtime's profiler (default off): each session writes a Chrome-trace
+   *  JSON of per-node times to `<prefix>-<n>_<date>.json` (see `CompiledGraph.endProfiling`). */
+  profilePrefix?: string;
+}
+
+/** JS-side time of a profiled graph's runs, summed since the last reset (milliseconds). */
+export interface RunTiming {
+  runs: number;
+  /** Checking feeds and wrapping them as ONNX Runtime tensors. */
+  feedsMs: number;
+  /** `session.run`: ONNX Runtime's own work plus the native boundary (inputs in, outputs out). */
+  sessionMs: number;
+  /** Wrapping the returned tensors. */
+  outputsMs: number;
 }
 
 /** A tensor returned by a run, or passed as a feed. */
@@ -59,6 +73,10 @@ export class Runtime {
   readonly optimization: NonNullable<RuntimeOptions["optimization"]>;
   readonly externalMinBytes: number;
   readonly memoryArena: boolean;
+  readonly profilePrefix: string | undefined;
+  private profiledSessions = 0;
+  /** Profiler file prefix by session cache key (a profiling runtime only). */
+  private readonly profilePrefixes = new Map<string, string>();
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
 
   constructor(options: RuntimeOptions = {}) {
@@ -67,6 +85,7 @@ export class Runtime {
     this.optimization = options.optimization ?? "all";
     this.externalMinBytes = options.externalMinBytes ?? 2 ** 20;
     this.memoryArena = options.memoryArena ?? false;
+    this.profilePrefix = options.profilePrefix;
   }
 
   /**
@@ -99,6 +118,12 @@ export class Runtime {
         // ONNX Runtime warns about each one.
         logSeverityLevel: 3,
       };
+      if (this.profilePrefix !== undefined) {
+        // One prefix per session: ORT names files by the second, so two sessions could collide.
+        options.enableProfiling = true;
+        options.profileFilePrefix = `${this.profilePrefix}-${++this.profiledSessions}`;
+        this.profilePrefixes.set(key, options.profileFilePrefix);
+      }
       if (external.length > 0) options.externalData = external;
       // File-backed weights (a checkpoint's shards) are memory-mapped from this folder.
       if (folder !== undefined)
@@ -120,7 +145,8 @@ export class Runtime {
     const inputs = graph.inputs
       .filter((i) => used.has(i.name))
       .map((i) => ({ name: i.name, dtype: i.value.dtype, shape: i.value.shape }));
-    return new CompiledGraph(compiled, inputs, Object.keys(outputs), graph, key);
+    const profile = this.profilePrefixes.get(key);
+    return new CompiledGraph(compiled, inputs, Object.keys(outputs), graph, key, profile);
   }
 
   /** Releases one compiled graph (and the frozen weights its session holds). */
@@ -169,18 +195,58 @@ export class CompiledGraph {
     private readonly graph: Graph,
     /** The runtime's cache key of this graph's session. */
     readonly key = "",
-  ) {}
+    /** The session's profiler file prefix (a runtime with `profilePrefix` only). */
+    readonly profilePrefix?: string,
+  ) {
+    this.timing = profilePrefix === undefined ? null : emptyTiming();
+  }
+
+  /** JS-side timing of the runs so far, kept only when the runtime profiles (else null). */
+  timing: RunTiming | null;
 
   /** Runs the graph; feeds for inputs this graph does not use are ignored. */
   async run(feeds: Record<string, Feed>): Promise<Record<string, Tensor>> {
+    const t0 = this.timing ? performance.now() : 0;
     const ortFeeds = this.checkFeeds(feeds);
+    const t1 = this.timing ? performance.now() : 0;
     const results = await this.session.run(ortFeeds, [...this.outputNames]);
+    const t2 = this.timing ? performance.now() : 0;
     const out: Record<string, Tensor> = {};
     for (const name of this.outputNames) {
       const t = results[name];
       out[name] = { data: t.data as TensorData, shape: t.dims.map(Number) };
     }
+    if (this.timing) {
+      this.timing.runs++;
+      this.timing.feedsMs += t1 - t0;
+      this.timing.sessionMs += t2 - t1;
+      this.timing.outputsMs += performance.now() - t2;
+    }
     return out;
+  }
+
+  /** Clears the JS-side timing (e.g. after warm-up runs). */
+  resetTiming(): void {
+    if (this.timing) this.timing = emptyTiming();
+  }
+
+  /**
+   * Stops ONNX Runtime's profiler for this graph's session (later runs are not traced) and
+   * returns the path of the trace it wrote.
+   */
+  endProfiling(): string {
+    const prefix = this.profilePrefix;
+    if (prefix === undefined)
+      throw new RuntimeFailure("this runtime was not created with profilePrefix");
+    this.session.endProfiling();
+    const folder = dirname(prefix);
+    const start = `${basename(prefix)}_`;
+    const found = readdirSync(folder)
+      .filter((f) => f.startsWith(start) && f.endsWith(".json"))
+      .sort();
+    if (found.length === 0)
+      throw new RuntimeFailure(`ONNX Runtime wrote no profile starting with ${prefix}_`);
+    return join(folder, found[found.length - 1]);
   }
 
   private checkFeeds(feeds: Record<string, Feed>): Record<string, ort.Tensor> {
@@ -247,6 +313,8 @@ export class CompiledGraph {
     return out;
   }
 }
+
+const emptyTiming = (): RunTiming => ({ runs: 0, feedsMs: 0, sessionMs: 0, outputsMs: 0 });
 
 const arrayIds = new WeakMap<ArrayBufferLike, number>();
 let nextArrayId = 0;
