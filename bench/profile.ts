@@ -6,9 +6,18 @@ import { join } from "node:path";
 import type { CompiledGraph, RuntimeOptions } from "../src/graph/index.js";
 import { summarizeTrace, type TraceEvent } from "../tools/profile-summary.js";
 
-/** `--profile` (traces under .tmp/profile/<bench>/) and `--threads N` from argv. */
+/** `--profile` (traces under .tmp/profile/<bench>/) and `--threads N` from argv; a bad flag
+ *  prints one line and exits with code 2. */
 export function benchFlags(bench: string): { profile: boolean; runtime: RuntimeOptions } {
-  const argv = process.argv.slice(2);
+  try {
+    return parseFlags(bench, process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`bench/${bench}.ts: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+function parseFlags(bench: string, argv: string[]): { profile: boolean; runtime: RuntimeOptions } {
   const runtime: RuntimeOptions = {};
   let profile = false;
   for (let i = 0; i < argv.length; i++) {
