@@ -13,12 +13,19 @@ export async function runInfo(
   // A model directory's config.json is the model's (Hugging Face) config: only runs have checkpoints/.
   if (!existsSync(join(target, "checkpoints")) || !existsSync(file))
     return { dataDir: null, maxPromptTokens: null };
-  const config = JSON.parse(await readFile(file, "utf8")) as {
+  const raw = JSON.parse(await readFile(file, "utf8")) as {
     data?: unknown;
     maxPromptTokens?: unknown;
+    kind?: unknown;
+    config?: { data?: unknown };
   };
+  // A classic-baseline run (prefrec-baseline-run-1) nests its options under `config`.
+  const config = typeof raw.kind === "string" && raw.config ? raw.config : raw;
   return {
     dataDir: typeof config.data === "string" ? config.data : null,
-    maxPromptTokens: typeof config.maxPromptTokens === "number" ? config.maxPromptTokens : null,
+    maxPromptTokens:
+      "maxPromptTokens" in config && typeof config.maxPromptTokens === "number"
+        ? config.maxPromptTokens
+        : null,
   };
 }

@@ -25,6 +25,18 @@ it("reads data and maxPromptTokens from a run, nothing from a model directory", 
       JSON.stringify({ model_type: "llama", data: "nope" }),
     );
     assert.deepEqual(await runInfo(model), { dataDir: null, maxPromptTokens: null });
+    // A classic-baseline run nests its options (data included) under `config`.
+    const baseline = join(dir, "sasrec");
+    await mkdir(join(baseline, "checkpoints"), { recursive: true });
+    await writeFile(
+      join(baseline, "config.json"),
+      JSON.stringify({
+        format: "prefrec-baseline-run-1",
+        kind: "sasrec",
+        config: { kind: "sasrec", data: "prepared/y" },
+      }),
+    );
+    assert.deepEqual(await runInfo(baseline), { dataDir: "prepared/y", maxPromptTokens: null });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
