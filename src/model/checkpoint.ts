@@ -176,18 +176,7 @@ export async function planWeights(
       }
     });
   }
-  const missing = [...expected.keys()].filter((name) => !found.has(name));
-  if (missing.length > 0) {
-    const more =
-      missing.length > 1
-        ? ` (and ${missing.length - 1} more: ${missing.slice(1, 6).join(", ")}${missing.length > 6 ? ", …" : ""})`
-        : "";
-    throw new CheckpointError(
-      source,
-      `is missing, shape [${expected.get(missing[0])}]${more}`,
-      missing[0],
-    );
-  }
+  assertNoneMissing(expected, found, source);
   return plan;
 }
 
@@ -258,18 +247,7 @@ export async function loadWeights(
       }
     });
   }
-  const missing = [...expected.keys()].filter((name) => !loaded.has(name));
-  if (missing.length > 0) {
-    const more =
-      missing.length > 1
-        ? ` (and ${missing.length - 1} more: ${missing.slice(1, 6).join(", ")}${missing.length > 6 ? ", …" : ""})`
-        : "";
-    throw new CheckpointError(
-      source,
-      `is missing, shape [${expected.get(missing[0])}]${more}`,
-      missing[0],
-    );
-  }
+  assertNoneMissing(expected, loaded, source);
   if (unexpected.length > 0) options.onUnexpected?.(unexpected);
   // Canonical order, whatever order the files used.
   return new Map([...expected.keys()].map((name) => [name, loaded.get(name)!]));
@@ -394,4 +372,23 @@ export async function saveCheckpoint(
     if (error instanceof UserError) throw error; // already names the file and what is wrong
     throw new CheckpointError(dir, (error as Error).message);
   }
+}
+
+/** Throws naming the first expected tensor the checkpoint lacks (and how many more). */
+function assertNoneMissing(
+  expected: ReadonlyMap<string, unknown>,
+  present: { has(name: string): boolean },
+  source: string,
+): void {
+  const missing = [...expected.keys()].filter((name) => !present.has(name));
+  if (missing.length === 0) return;
+  const more =
+    missing.length > 1
+      ? ` (and ${missing.length - 1} more: ${missing.slice(1, 6).join(", ")}${missing.length > 6 ? ", …" : ""})`
+      : "";
+  throw new CheckpointError(
+    source,
+    `is missing, shape [${expected.get(missing[0])}]${more}`,
+    missing[0],
+  );
 }

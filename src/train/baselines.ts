@@ -34,7 +34,7 @@ import {
 } from "../baselines/sequences.js";
 import { loadExamples, loadPrepared } from "../data/dataset.js";
 import type { Example } from "../data/types.js";
-import { rankingMetrics, rankOf } from "../eval/ranking.js";
+import { evaluate } from "../eval/evaluate.js";
 import { type Feed, Runtime } from "../graph/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { UserError } from "../io/errors.js";
@@ -102,13 +102,17 @@ export async function loadBaselineData(dir: string): Promise<BaselineData> {
   };
 }
 
-/** HR@k, NDCG@k and MRR of a recommender on examples' given candidates. */
+/** HR@k, NDCG@k and MRR on examples' given candidates, through the one evaluator. */
 export async function validateBaseline(
   model: BaselineModel,
   examples: readonly Example[],
 ): Promise<Omit<BaselineValidation, "epoch" | "step" | "trainLoss">> {
-  const scores = await model.scoreCandidates(examples);
-  const m = rankingMetrics(examples.map((e, i) => rankOf(scores[i], e.target.index)));
+  // One scoring call for the whole set: the model batches internally.
+  const { metrics } = await evaluate(model, examples, {
+    protocols: ["ranking"],
+    batchSize: Math.max(1, examples.length),
+  });
+  const m = metrics.ranking!.sum;
   return {
     examples: m.examples,
     hr1: m.hr["1"],

@@ -15,7 +15,8 @@ export interface SpecialRoles {
 /** Default roles for DEFAULT_SPECIAL_TOKENS. */
 export const DEFAULT_ROLES: SpecialRoles = { bos: "<s>", eos: "</s>", pad: "<pad>" };
 
-function addedToken(id: number, content: string) {
+/** The `added_tokens` entry Hugging Face writes (special: a control token such as BOS). */
+export function addedToken(id: number, content: string, special = true) {
   return {
     id,
     content,
@@ -23,7 +24,7 @@ function addedToken(id: number, content: string) {
     lstrip: false,
     rstrip: false,
     normalized: false,
-    special: true,
+    special,
   };
 }
 

@@ -7,6 +7,7 @@
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../../io/errors.js";
+import { addedToken } from "./bpe-files.js";
 
 /** How a language model sees items: titles (the papers), one token each, or title + token. */
 export const ITEM_REPRESENTATIONS = ["title", "id", "hybrid"] as const;
@@ -112,19 +113,6 @@ export function parseItemTokens(
   return vocab;
 }
 
-/** The added-token entry Hugging Face writes for a plain (non-special) added token. */
-function addedToken(id: number, content: string) {
-  return {
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: false,
-  };
-}
-
 /**
  * Writes a tokenizer directory `outDir` = the one in `srcDir` plus `count` item tokens and
  * `<item_unk>`, ids from `firstId` on (at least the source's size: existing ids never move).
@@ -147,8 +135,8 @@ export async function writeItemTokenizer(
   const taken = added.filter((t) => t.id >= firstId);
   if (taken.length > 0)
     throw new UserError(`${file}: token id ${taken[0].id} collides with the item tokens' ids`);
-  for (let i = 0; i < count; i++) added.push(addedToken(firstId + i, itemToken(i)));
-  added.push(addedToken(firstId + count, UNK_ITEM_TOKEN));
+  for (let i = 0; i < count; i++) added.push(addedToken(firstId + i, itemToken(i), false));
+  added.push(addedToken(firstId + count, UNK_ITEM_TOKEN, false));
   json.added_tokens = added;
   const vocab = new ItemVocab(representation, count, firstId, firstId + count);
   const tmp = `${outDir}.tmp-${process.pid}`;
