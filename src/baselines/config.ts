@@ -43,13 +43,21 @@ export const baselineConfigSchema = z
 export type BaselineConfig = z.output<typeof baselineConfigSchema>;
 export type BaselineConfigInput = z.input<typeof baselineConfigSchema>;
 
-/** Checks and completes a baseline config; throws one line naming the field on bad input. */
-export function parseBaselineConfig(raw: unknown, where = "baseline config"): BaselineConfig {
+/**
+ * Checks and completes a baseline config; throws one line naming the field on bad input (and its
+ * command-line flag when `flags` is set: the values came from the command line).
+ */
+export function parseBaselineConfig(
+  raw: unknown,
+  where = "baseline config",
+  flags = false,
+): BaselineConfig {
   const result = baselineConfigSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue.path.join(".") || "(root)";
-    throw new BaselineConfigError(`${where}: field ${field}: ${issue.message}`);
+    const flag = flags ? ` (--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})` : "";
+    throw new BaselineConfigError(`${where}: field ${field}${flag}: ${issue.message}`);
   }
   return result.data;
 }

@@ -1,12 +1,9 @@
 // `prefrec train sasrec|gru4rec|caser|pop`: the classic baselines over the shared baseline trainer.
 
-import { readFile } from "node:fs/promises";
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import YAML from "yaml";
 import { readRunFile } from "../baselines/checkpoint.js";
 import { BASELINE_KINDS, type BaselineKind, parseBaselineConfig } from "../baselines/config.js";
-import { DataError } from "../data/errors.js";
-import { UserError } from "../io/errors.js";
+import { readConfigFile } from "../io/config-file.js";
 import { handleInterrupts } from "../io/interrupt.js";
 import { trainBaseline } from "../train/baselines.js";
 import { parseInteger, parseNumber } from "./args.js";
@@ -87,67 +84,52 @@ export function registerBaselineTrain(group: CommandUnknownOpts): void {
       .option("--threads <n>", "intra-op threads (default: all cores)", parseInteger)
       .option("--quiet", "no progress output")
       .action(async (opts) => {
-        try {
-          const flags = opts as Record<string, unknown>;
-          const runDir = (flags.resume ?? flags.out) as string | undefined;
-          if (!runDir) throw new CliError("--out <run> is required", 2);
-          let config: ReturnType<typeof parseBaselineConfig>;
-          if (flags.resume) {
-            config = (await readRunFile(runDir)).config;
-            if (config.kind !== kind) {
-              throw new CliError(
-                `${runDir} is a ${config.kind} run; resume it with \`prefrec train ${config.kind} --resume\``,
-                2,
-              );
-            }
-          } else {
-            const file = flags.config ? await readConfigFile(flags.config as string) : {};
-            const raw: Record<string, unknown> = { ...file, kind };
-            for (const k of KEYS) if (flags[k] !== undefined) raw[k] = flags[k];
-            if (flags.data !== undefined) raw.data = flags.data;
-            if (raw.data === undefined) throw new CliError("--data <dir> is required", 2);
-            config = parseBaselineConfig(raw, flags.config ? (flags.config as string) : "options");
-          }
-          const interrupt = handleInterrupts({ mode: "stop", message: "stopping after this step" });
-          const s = await trainBaseline(config, {
-            out: runDir,
-            resume: Boolean(flags.resume),
-            quiet: Boolean(flags.quiet),
-            signal: interrupt.signal,
-          }).finally(() => interrupt.dispose());
-          process.stdout.write(
-            `${s.interrupted ? "interrupted" : "done"}: ${runDir}, ${s.kind}, ${s.epochs} epochs, ${s.steps} steps in ${s.seconds.toFixed(1)} s` +
-              (s.best.hr1 !== null
-                ? `; best valid HR@1 ${s.best.hr1.toFixed(4)} (epoch ${s.best.epoch})`
-                : "") +
-              "\n",
+        const flags = opts as Record<string, unknown>;
+        const runDir = (flags.resume ?? flags.out) as string | undefined;
+        if (!runDir) throw new CliError("--out <run> is required", 2);
+        let config: ReturnType<typeof parseBaselineConfig>;
+        if (flags.resume) {
+          // A resumed run continues with its own config.json: other settings would be ignored.
+          const fixed = Object.keys(flags).filter(
+            (k) => flags[k] !== undefined && !["resume", "quiet"].includes(k),
           );
-          if (s.interrupted) process.exitCode = 130;
-        } catch (error) {
-          if (error instanceof UserError) throw new CliError(error.message, error.exitCode);
-          if (error instanceof DataError) throw new CliError(error.message, 2);
-          throw error;
+          if (fixed.length > 0)
+            throw new CliError(
+              `--resume continues ${runDir} with the settings in its config.json; these cannot change on resume: ${fixed.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")} (may change: --quiet)`,
+              2,
+            );
+          config = (await readRunFile(runDir)).config;
+          if (config.kind !== kind) {
+            throw new CliError(
+              `${runDir} is a ${config.kind} run; resume it with \`prefrec train ${config.kind} --resume\``,
+              2,
+            );
+          }
+        } else {
+          const file = flags.config ? await readConfigFile(flags.config as string) : {};
+          const raw: Record<string, unknown> = { ...file, kind };
+          for (const k of KEYS) if (flags[k] !== undefined) raw[k] = flags[k];
+          if (flags.data !== undefined) raw.data = flags.data;
+          if (raw.data === undefined) throw new CliError("--data <dir> is required", 2);
+          config = flags.config
+            ? parseBaselineConfig(raw, flags.config as string)
+            : parseBaselineConfig(raw, `train ${kind}`, true);
         }
+        const interrupt = handleInterrupts({ mode: "stop", message: "stopping after this step" });
+        const s = await trainBaseline(config, {
+          out: runDir,
+          resume: Boolean(flags.resume),
+          quiet: Boolean(flags.quiet),
+          signal: interrupt.signal,
+        }).finally(() => interrupt.dispose());
+        process.stdout.write(
+          `${s.interrupted ? "interrupted" : "done"}: ${runDir}, ${s.kind}, ${s.epochs} epochs, ${s.steps} steps in ${s.seconds.toFixed(1)} s` +
+            (s.best.hr1 !== null
+              ? `; best valid HR@1 ${s.best.hr1.toFixed(4)} (epoch ${s.best.epoch})`
+              : "") +
+            "\n",
+        );
+        if (s.interrupted) process.exitCode = 130;
       });
-  }
-}
-
-async function readConfigFile(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new CliError(`${file}: cannot be read`, 2);
-  }
-  try {
-    const parsed = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-      throw new Error("not a mapping");
-    return parsed as Record<string, unknown>;
-  } catch (error) {
-    throw new CliError(
-      `${file}: not a valid ${file.endsWith(".json") ? "JSON" : "YAML"} mapping (${(error as Error).message})`,
-      2,
-    );
   }
 }

@@ -65,6 +65,11 @@ test("prefrec train pop and sasrec write runs; bad input is one line, exit 2", a
       /field dropout/,
     ],
     [["train", "gru4rec", "--resume", sasrec], /is a sasrec run/],
+    [["train", "sasrec", "--resume", sasrec, "--epochs", "3"], /cannot change on resume: --epochs/],
+    [
+      ["train", "sasrec", "--data", data, "--out", join(dir, "z"), "--batch-size", "0"],
+      /field batchSize \(--batch-size\)/,
+    ],
   ] as const) {
     const { code, stderr } = await failing(...args);
     assert.equal(code, 2, stderr);
