@@ -8,17 +8,12 @@
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadExamples, prepareDataset, writeSynth } from "../src/data/index.js";
-import { saveCheckpoint } from "../src/model/checkpoint.js";
-import { initWeights } from "../src/model/init.js";
-import { presetConfig } from "../src/model/presets.js";
-import { LmTokenizer } from "../src/model/tokenizer/tokenizer.js";
-import { trainTokenizer } from "../src/model/tokenizer/train-tokenizer.js";
+import { serveFixture } from "./serve-fixture.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,52 +27,6 @@ const SECONDS = Number(args.seconds);
 const RSS_REQUESTS = Number(args["rss-requests"]);
 const CONCURRENCY = [1, 8, 64];
 const PRESET = args.preset as "tiny" | "small" | "base";
-
-/** Synthetic world → 20-candidate dataset → BPE tokenizer → model of the preset (seeded). */
-async function fixture(dir: string) {
-  const world = join(dir, "world");
-  await writeSynth(world, { users: 300, items: 200, seed: 1 }, false, true);
-  const data = join(dir, "data");
-  await prepareDataset({
-    source: "synth",
-    path: world,
-    out: data,
-    candidates: 20,
-    negatives: 3,
-    maxTest: 256,
-    quiet: true,
-  });
-  const train = await loadExamples(data, "train");
-  const corpus = join(dir, "corpus.txt");
-  await writeFile(corpus, train.map((e) => `${e.prompt} ${e.target.title}`).join("\n"));
-  const tokDir = join(dir, "tokenizer");
-  await trainTokenizer(corpus, tokDir, { vocabSize: 1024 });
-  const tok = await LmTokenizer.load(tokDir);
-  const config = presetConfig(PRESET, {
-    vocabSize: tok.vocabSize,
-    bosTokenId: tok.bosId,
-    eosTokenIds: [tok.eosId!],
-    padTokenId: tok.padId,
-  });
-  const model = join(dir, "model");
-  await saveCheckpoint(
-    model,
-    { config, weights: initWeights(config, 1) },
-    { tokenizerDir: tokDir },
-  );
-  const bodies = (await loadExamples(data, "test")).map((e) =>
-    JSON.stringify({
-      history: e.history.map((h) => ({
-        item: h.item,
-        ...(h.rating !== undefined ? { rating: h.rating } : {}),
-      })),
-      candidates: e.candidates.map((c) => ({ item: c.item })),
-      template: e.template,
-      k: 10,
-    }),
-  );
-  return { data, model, bodies };
-}
 
 interface Server {
   port: number;
@@ -222,7 +171,7 @@ const rssMiB = (pid: number) => {
 
 const dir = await mkdtemp(join(tmpdir(), "prefrec-bench-serve-"));
 try {
-  const fx = await fixture(dir);
+  const fx = await serveFixture(dir, PRESET);
   const result: Record<string, unknown> = {
     preset: PRESET,
     items: "title",
@@ -233,6 +182,7 @@ try {
     const server = await startServer(fx.model, fx.data, maxBatch);
     const runs: Record<string, unknown> = {};
     for (const c of CONCURRENCY) runs[`c${c}`] = await load(server.port, fx.bodies, c, SECONDS);
+    process.stderr.write(`${JSON.stringify({ maxBatch, ...runs })}\n`);
     if (maxBatch === 32) {
       // RSS every 1,000 requests: growth that levels off is allocator warm-up, steady growth a leak.
       const before = rssMiB(server.pid);

@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { loadRecommender } from "../eval/load.js";
 import { type Provider, Runtime } from "../graph/index.js";
 import { weightsDtypeSchema } from "../graph/options.js";
-import { UserError } from "../io/errors.js";
+import { RuntimeFailure, UserError } from "../io/errors.js";
 import { createApp } from "../serve/app.js";
 import { ServeCatalog } from "../serve/catalog.js";
 import { runInfo } from "../serve/run-info.js";
@@ -73,10 +73,12 @@ export function registerServe(program: CommandUnknownOpts): void {
           bodyLimit: opts.bodyLimit,
           log: (entry) => log.info(entry, "request"),
         });
+        let warmUpError: unknown = null;
         const server = await startServer(app, service, {
           host: opts.host,
           port: opts.port,
           onWarmUpError: (error) => {
+            warmUpError = error;
             log.error({ error: String(error) }, "warm-up failed");
             void server.close();
           },
@@ -93,6 +95,11 @@ export function registerServe(program: CommandUnknownOpts): void {
         closeOnSignals(server, (signal) => log.info({ signal }, "draining"));
         await server.closed;
         log.info("stopped");
+        // A server that never became ready failed: exit 1 with the reason, not 0.
+        if (warmUpError !== null) {
+          const reason = warmUpError instanceof Error ? warmUpError.message : String(warmUpError);
+          throw new RuntimeFailure(`the model failed to warm up: ${reason}`);
+        }
       } catch (error) {
         // Listening errors name no path, so the CLI's failure printer would call them internal.
         const code = (error as NodeJS.ErrnoException).code;

@@ -117,7 +117,9 @@ export class RecommendService {
         [this.catalog.ref(1), this.catalog.ref(0)],
       );
       await this.recommender.scoreCandidates([ex], { batchSize: 1 });
-      if (this.recommender.scoreAll) await this.recommender.scoreAll([ex], { batchSize: 1 });
+      // describe() decides, not the method's presence: a title LM has scoreAll but refuses it.
+      if (this.recommender.scoreAll && this.recommender.describe().fullCatalog)
+        await this.recommender.scoreAll([ex], { batchSize: 1 });
     }
     this.ready = true;
   }

@@ -56,6 +56,14 @@ describe("serving a tiny LM", () => {
     return (await res.json()) as { items: { item: number; score: number; rank: number }[] };
   };
 
+  it("warms up a title-item LM (which cannot rank the catalog) and becomes ready", async () => {
+    assert.equal(lm.describe().fullCatalog, false);
+    const { app, service } = createApp({ recommender: lm, catalog });
+    assert.equal((await app.request("/readyz")).status, 503);
+    await service.warmUp();
+    assert.equal((await app.request("/readyz")).status, 200);
+  });
+
   it("renders the prepared example's prompt and scores as the evaluator does", async () => {
     for (const e of examples) {
       const rebuilt = catalog.example("x", e.history, e.candidates, { template: e.template });
