@@ -27,6 +27,12 @@ export function registerServe(program: CommandUnknownOpts): void {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <n>", "port (0: any free port)", count, 8080)
     .option("--max-batch <n>", "requests gathered into one engine run", positive, 32)
+    .option(
+      "--engine-batch <n>",
+      "longest engine run a gathered batch is cut into (requests sorted by size)",
+      positive,
+      8,
+    )
     .option("--max-wait-ms <n>", "longest a request waits for its batch to fill", count, 5)
     .option("--max-queue <n>", "requests waiting beyond this get 503 + Retry-After", positive, 256)
     .option("--timeout-ms <n>", "per-request time limit, queue included (504)", positive, 30_000)
@@ -65,6 +71,7 @@ export function registerServe(program: CommandUnknownOpts): void {
           catalog,
           batching: {
             maxBatch: opts.maxBatch,
+            engineBatch: opts.engineBatch,
             maxWaitMs: opts.maxWaitMs,
             maxQueue: opts.maxQueue,
             timeoutMs: opts.timeoutMs,

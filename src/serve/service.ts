@@ -7,12 +7,15 @@ import type { HistoryEntry, ItemRef } from "../data/types.js";
 import type { Recommender } from "../recommender.js";
 import { MicroBatcher } from "./batcher.js";
 import type { ServeCatalog } from "./catalog.js";
+import { scoreInRuns } from "./chunks.js";
 import { HttpError } from "./errors.js";
 import type { RecommendBody, ScoreBody } from "./schemas.js";
 
 export interface BatchingOptions {
-  /** Requests per engine run (1 = no batching). */
+  /** Requests gathered into one batch (1 = no batching). */
   maxBatch: number;
+  /** Longest engine run a batch is cut into, after sorting its requests by size (chunks.ts). */
+  engineBatch: number;
   /** Longest a request waits for others to join its batch. */
   maxWaitMs: number;
   /** Requests waiting beyond this are refused (503). */
@@ -23,6 +26,7 @@ export interface BatchingOptions {
 
 export const DEFAULT_BATCHING: BatchingOptions = {
   maxBatch: 32,
+  engineBatch: 8,
   maxWaitMs: 5,
   maxQueue: 256,
   timeoutMs: 30_000,
@@ -78,17 +82,22 @@ export class RecommendService {
       maxWaitMs: batching.maxWaitMs,
       maxQueue: batching.maxQueue,
     };
-    // One engine run per gathered batch: batchSize = the batch's own size.
+    // A gathered batch runs as size-sorted engine runs of at most engineBatch requests each.
+    const size = Math.max(1, batching.engineBatch);
     this.candidates = new MicroBatcher({
       ...common,
-      run: (examples) => recommender.scoreCandidates(examples, { batchSize: examples.length }),
+      run: (examples) =>
+        scoreInRuns(examples, size, (run) =>
+          recommender.scoreCandidates(run, { batchSize: run.length }),
+        ),
     });
     this.catalogScores = new MicroBatcher({
       ...common,
-      run: (examples) => {
-        if (!recommender.scoreAll) throw new Error("scoreAll is not available");
-        return recommender.scoreAll(examples, { batchSize: examples.length });
-      },
+      run: (examples) =>
+        scoreInRuns(examples, size, (run) => {
+          if (!recommender.scoreAll) throw new Error("scoreAll is not available");
+          return recommender.scoreAll(run, { batchSize: run.length });
+        }),
     });
   }
 

@@ -22,6 +22,7 @@ describe("prefrec serve / report on the command line", () => {
       "--host",
       "--port",
       "--max-batch",
+      "--engine-batch",
       "--max-wait-ms",
       "--max-queue",
       "--timeout-ms",

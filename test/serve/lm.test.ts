@@ -96,13 +96,23 @@ describe("serving a tiny LM", () => {
     const alone = createApp({ recommender: lm, catalog, batching: { maxBatch: 1 } });
     const sequential: Awaited<ReturnType<typeof post>>[] = [];
     for (const e of examples) sequential.push(await post(alone.app, body(e)));
-    const batched = createApp({
-      recommender: lm,
-      catalog,
-      batching: { maxBatch: 8, maxWaitMs: 50 },
-    });
-    const concurrent = await Promise.all(examples.map((e) => post(batched.app, body(e))));
-    assert.deepEqual(batched.service.batchSizes, [8]);
+    // One batch of 8 as one engine run, and as size-sorted runs of 3, 3 and 2.
+    for (const engineBatch of [8, 3]) {
+      const batched = createApp({
+        recommender: lm,
+        catalog,
+        batching: { maxBatch: 8, engineBatch, maxWaitMs: 50 },
+      });
+      const concurrent = await Promise.all(examples.map((e) => post(batched.app, body(e))));
+      assert.deepEqual(batched.service.batchSizes, [8]);
+      sameAnswers(concurrent, sequential);
+    }
+  });
+
+  function sameAnswers(
+    concurrent: Awaited<ReturnType<typeof post>>[],
+    sequential: Awaited<ReturnType<typeof post>>[],
+  ) {
     for (const [i, r] of concurrent.entries()) {
       assert.deepEqual(
         r.items.map((x) => x.item),
@@ -118,5 +128,5 @@ describe("serving a tiny LM", () => {
         );
       });
     }
-  });
+  }
 });
