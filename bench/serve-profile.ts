@@ -183,7 +183,7 @@ try {
       const e = examples();
       const start = performance.now();
       await run(e);
-      (times[name] ??= []).push((performance.now() - start) / e.length);
+      times[name] = [...(times[name] ?? []), (performance.now() - start) / e.length];
     }
   }
   const peak = median(gflops);
