@@ -1,6 +1,6 @@
 // `prefrec serve RUN|MODEL`: recommendations over HTTP with micro-batching (see src/serve/).
 
-import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import { pino } from "pino";
 import { loadRecommender } from "../eval/load.js";
 import { type Provider, Runtime } from "../graph/index.js";
@@ -16,6 +16,30 @@ import { providerOption, threadsOption, weightsDtypeOption } from "./options.js"
 
 const positive = integerAtLeast(1);
 const count = integerAtLeast(0);
+const port = (value: string): number => {
+  const n = count(value);
+  if (n > 65535) throw new InvalidArgumentError(`expected a port 0–65535, got "${value}"`);
+  return n;
+};
+
+/** A listening failure as one line naming the option to change, or null when it is not one. */
+export function listenError(error: unknown, host: string, portNumber: number): CliError | null {
+  const code = (error as NodeJS.ErrnoException).code;
+  const at = `${host}:${portNumber}`;
+  if (code === "EADDRINUSE")
+    return new CliError(
+      `--port ${portNumber}: ${at} is already in use (pick another port, or 0 for any free one)`,
+    );
+  if (code === "EACCES")
+    return new CliError(
+      `--port ${portNumber}: not allowed to listen on ${at} (ports below 1024 need privileges)`,
+    );
+  if (code === "EADDRNOTAVAIL")
+    return new CliError(`--host ${host}: no network interface of this machine has that address`);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return new CliError(`--host ${host}: cannot resolve that name`);
+  return null;
+}
 
 /** Registers `prefrec serve`. */
 export function registerServe(program: CommandUnknownOpts): void {
@@ -25,7 +49,7 @@ export function registerServe(program: CommandUnknownOpts): void {
     .argument("<target>", "run directory or model directory")
     .option("--data <dir>", "prepared dataset: catalog and prompt templates (default: the run's)")
     .option("--host <host>", "address to listen on", "127.0.0.1")
-    .option("--port <n>", "port (0: any free port)", count, 8080)
+    .option("--port <n>", "port (0: any free port)", port, 8080)
     .option("--max-batch <n>", "requests gathered into one engine run", positive, 32)
     .option(
       "--engine-batch <n>",
@@ -109,10 +133,7 @@ export function registerServe(program: CommandUnknownOpts): void {
         }
       } catch (error) {
         // Listening errors name no path, so the CLI's failure printer would call them internal.
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL")
-          throw new CliError((error as Error).message, 2);
-        throw error;
+        throw listenError(error, opts.host, opts.port) ?? error;
       }
     });
 }
