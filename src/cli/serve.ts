@@ -62,6 +62,12 @@ export function registerServe(program: CommandUnknownOpts): void {
     .option("--timeout-ms <n>", "per-request time limit, queue included (504)", positive, 30_000)
     .option("--max-history <n>", "longest history accepted", positive, 200)
     .option("--max-candidates <n>", "longest candidate (or answer) list accepted", positive, 1000)
+    .option(
+      "--max-answer-tokens <n>",
+      "most padded answer tokens (candidates × longest answer) per request and per engine run",
+      positive,
+      16_384,
+    )
     .option("--body-limit <bytes>", "largest request body (413)", positive, 1024 * 1024)
     .option(
       "--max-prompt-tokens <n>",
@@ -99,6 +105,7 @@ export function registerServe(program: CommandUnknownOpts): void {
             maxWaitMs: opts.maxWaitMs,
             maxQueue: opts.maxQueue,
             timeoutMs: opts.timeoutMs,
+            maxAnswerTokens: opts.maxAnswerTokens,
           },
           limits: { maxHistory: opts.maxHistory, maxCandidates: opts.maxCandidates },
           bodyLimit: opts.bodyLimit,

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Example } from "../../src/data/types.js";
-import { scoreInRuns, sizeOrder } from "../../src/serve/chunks.js";
+import { cutRuns, scoreInRuns, sizeOrder } from "../../src/serve/chunks.js";
 import { fakeCatalog } from "./fakes.js";
 
 const catalog = fakeCatalog();
@@ -44,6 +44,37 @@ describe("engine runs of a batch", () => {
       out,
       examples.map((e) => `${e.id}:${e.candidates.length}`),
     );
+  });
+
+  it("keeps each run within the answer-token budget (examples × candidates × longest answer)", () => {
+    // Shapes [candidates, longest answer]: padded tokens of a run = size × max n × max tc.
+    const shapes = new Map<string, [number, number]>([
+      ["a", [3, 2]],
+      ["b", [3, 4]],
+      ["c", [6, 2]],
+      ["d", [3, 1]],
+      ["e", [6, 9]],
+      ["f", [3, 2]],
+      ["g", [3, 2]],
+    ]);
+    const budget = { shape: (e: Example) => shapes.get(e.id)!, maxTokens: 24 };
+    const ids = (runs: number[][]) => runs.map((r) => r.map((i) => examples[i].id));
+    const order = sizeOrder(examples); // b g f a d e c
+    // b+g: 2·3·4 = 24 fits; +f: 36 no. f+a+d: 3·3·2 = 18; e alone (54: over, but runs alone);
+    // c: 6·2 = 12.
+    assert.deepEqual(ids(cutRuns(examples, order, 8, budget)), [
+      ["b", "g"],
+      ["f", "a", "d"],
+      ["e"],
+      ["c"],
+    ]);
+    assert.deepEqual(ids(cutRuns(examples, order, 2, budget)), [
+      ["b", "g"],
+      ["f", "a"],
+      ["d"],
+      ["e"],
+      ["c"],
+    ]);
   });
 
   it("rejects a scorer that returns the wrong number of rows", async () => {
