@@ -1,7 +1,9 @@
 // Serving benchmark: a `small`-preset LM with title items (untrained: speed does not depend on
 // the weights) behind `prefrec serve` on a loopback port, driven by a bounded closed-loop load
 // generator at concurrency 1, 8 and 64 for a fixed time each, with --max-batch 32 and 1; then
-// the server's RSS before and after N more requests. Prints one JSON line.
+// the server's RSS before and after N more requests; then, at concurrency 64, --max-batch 32 with
+// each batch as one engine run (--engine-batch 32, the layout before runs of 8). Prints one JSON
+// line.
 // Usage: tsx bench/serve.ts [--preset small] [--seconds 10] [--rss-requests 10000] [--threads n]
 // The server runs with --timeout-ms 600000: a closed loop at concurrency 64 queues 64 requests,
 // and the point is throughput, not the timeout policy (app tests cover 504s).
@@ -35,7 +37,12 @@ interface Server {
 }
 
 /** Starts `prefrec serve` on a free loopback port and waits until /readyz answers 200. */
-async function startServer(model: string, data: string, maxBatch: number): Promise<Server> {
+async function startServer(
+  model: string,
+  data: string,
+  maxBatch: number,
+  engineBatch = 8,
+): Promise<Server> {
   const cli = [
     "--import",
     "tsx",
@@ -48,6 +55,8 @@ async function startServer(model: string, data: string, maxBatch: number): Promi
     "0",
     "--max-batch",
     String(maxBatch),
+    "--engine-batch",
+    String(engineBatch),
     "--max-queue",
     "1024",
   ];
@@ -182,7 +191,6 @@ try {
     const server = await startServer(fx.model, fx.data, maxBatch);
     const runs: Record<string, unknown> = {};
     for (const c of CONCURRENCY) runs[`c${c}`] = await load(server.port, fx.bodies, c, SECONDS);
-    process.stderr.write(`${JSON.stringify({ maxBatch, ...runs })}\n`);
     if (maxBatch === 32) {
       // RSS every 1,000 requests: growth that levels off is allocator warm-up, steady growth a leak.
       const before = rssMiB(server.pid);
@@ -218,6 +226,12 @@ try {
     runs.exitCode = await server.stop();
     result[`maxBatch${maxBatch}`] = runs;
   }
+  // The previous layout, back to back: each gathered batch as one engine run (c64 only).
+  const oneRun = await startServer(fx.model, fx.data, 32, 32);
+  result.maxBatch32OneRun = {
+    c64: await load(oneRun.port, fx.bodies, 64, SECONDS),
+    exitCode: await oneRun.stop(),
+  };
   const b = result.maxBatch32 as Record<string, { reqPerSec: number }>;
   const u = result.maxBatch1 as Record<string, { reqPerSec: number }>;
   result.speedupC64 = Number((b.c64.reqPerSec / u.c64.reqPerSec).toFixed(2));
