@@ -5,6 +5,7 @@
 // each batch as one engine run (--engine-batch 32, the layout before runs of 8). Prints one JSON
 // line.
 // Usage: tsx bench/serve.ts [--preset small] [--seconds 10] [--rss-requests 10000] [--threads n]
+//   [--engine-batch 8] [--provider cpu|cuda]
 // The server runs with --timeout-ms 600000: a closed loop at concurrency 64 queues 64 requests,
 // and the point is throughput, not the timeout policy (app tests cover 504s).
 
@@ -23,6 +24,8 @@ const { values: args } = parseArgs({
     "rss-requests": { type: "string", default: "10000" },
     threads: { type: "string" },
     preset: { type: "string", default: "small" },
+    "engine-batch": { type: "string", default: "8" },
+    provider: { type: "string", default: "cpu" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -41,7 +44,7 @@ async function startServer(
   model: string,
   data: string,
   maxBatch: number,
-  engineBatch = 8,
+  engineBatch = Number(args["engine-batch"]),
 ): Promise<Server> {
   const cli = [
     "--import",
@@ -61,6 +64,7 @@ async function startServer(
     "1024",
   ];
   if (args.threads) cli.push("--threads", args.threads);
+  cli.push("--provider", args.provider);
   const proc = spawn(process.execPath, cli, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {

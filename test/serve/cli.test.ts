@@ -30,6 +30,7 @@ describe("prefrec serve / report on the command line", () => {
       "--timeout-ms",
       "--max-history",
       "--max-candidates",
+      "--max-answer-tokens",
       "--body-limit",
       "--max-prompt-tokens",
       "--threads",
