@@ -24,6 +24,7 @@ import {
 } from "../../graph/index.js";
 import { ropeInverseFrequencies } from "../rope.js";
 import type { BoundModel } from "./params.js";
+import { embedWithRows, headWithRows } from "./token-rows.js";
 
 /** Additive attention bias for masked-out keys: large enough to vanish in softmax, yet finite. */
 export const MASKED = -1e9;
@@ -54,9 +55,11 @@ export function projection(m: BoundModel, x: Value, module: string): Value {
   return y;
 }
 
-/** Token embeddings of int64 ids [...] → [..., D]. */
+/** Token embeddings of int64 ids [...] → [..., D] (replacement token rows applied). */
 export function embed(m: BoundModel, ids: Value): Value {
-  return gather(m.weight("model.embed_tokens.weight"), ids, 0);
+  const rows = m.tokenRows("model.embed_tokens");
+  const weight = m.weight("model.embed_tokens.weight");
+  return rows ? embedWithRows(weight, ids, rows.indices, rows.rows) : gather(weight, ids, 0);
 }
 
 /** cos and sin tables [B, S, dh] for int64 positions [B, S], as HF computes them (float32). */
@@ -135,8 +138,12 @@ export function decoderStack(
 /** Final RMSNorm and LM head (tied to the embeddings when the config says so): [..., D] → [..., V]. */
 export function lmHead(m: BoundModel, hidden: Value): Value {
   const normed = rmsNorm(hidden, m.weight("model.norm.weight"), m.config.rmsNormEps);
-  const head = m.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-  return matmul(normed, transpose(m.weight(head)));
+  const head = m.config.tieWordEmbeddings ? "model.embed_tokens" : "lm_head";
+  const weight = m.weight(`${head}.weight`);
+  const rows = m.tokenRows(head); // a tied head shares the embedding's rows
+  return rows
+    ? headWithRows(normed, weight, rows.indices, rows.rows)
+    : matmul(normed, transpose(weight));
 }
 
 /** Scaled dot-product attention scores q·kᵀ/√dh. */
