@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseBaselineConfig } from "../../src/baselines/config.js";
@@ -235,5 +235,12 @@ test("itemInit: bad input is one line naming the thing", async (t) => {
     runtime,
   });
   await assert.rejects(setup(pop), /--item-init .*pop: a pop run, not SASRec/);
+  // A SASRec run without a checkpoint (its files missing).
+  const empty = join(dir, "empty");
+  await mkdir(empty);
+  const file = JSON.parse(await readFile(join(pop, "config.json"), "utf8"));
+  file.kind = file.config.kind = "sasrec";
+  await writeFile(join(empty, "config.json"), JSON.stringify(file));
+  await assert.rejects(setup(empty), /--item-init .*empty: .*no checkpoint yet/);
   assert.ok(!existsSync(join(dir, "run", "checkpoints")));
 });
