@@ -5,9 +5,11 @@
 // TrainableTokensWrapper.adapter_state_dict in src/peft/utils/other.py).
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { promisify } from "node:util";
 import { grad, mul, reduceSum, type Tensor, type Value } from "../../src/graph/index.js";
 import { withSafetensors } from "../../src/io/safetensors.js";
 import { packCompletions, packPrompts } from "../../src/model/batch.js";
@@ -309,6 +311,26 @@ describe("adapters with token rows in PEFT's format", () => {
       });
       const ids = [1, 33, 5, 36, 34];
       assert.deepEqual(await logitsOf(fromDisk, ids), await logitsOf(inMemory, ids));
+      if (tied) return;
+      // `prefrec model merge` grows the base, writes the rows and factors in, keeps the tokenizer.
+      const bin = join(import.meta.dirname, "..", "..", "bin", "prefrec.js");
+      const out = join(dir, "merged");
+      await promisify(execFile)(process.execPath, [
+        bin,
+        "model",
+        "merge",
+        join(dir, "base"),
+        "--adapter",
+        join(dir, "adapter"),
+        "--out",
+        out,
+      ]);
+      const merged = await LanguageModel.load(out, { runtime: testRuntime });
+      assert.equal(merged.config.vocabSize, 37);
+      const a = await logitsOf(merged, ids);
+      const b = await logitsOf(inMemory, ids);
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `logit ${i}`);
+      assert.equal(await readFile(join(out, "tokenizer.json"), "utf8"), '{"model":{}}\n');
     });
   }
 
