@@ -7,7 +7,10 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { Command } from "@commander-js/extra-typings";
 import { parseBaselineConfig } from "../../src/baselines/config.js";
+import { registerTrain } from "../../src/cli/train.js";
+import { newRunConfig, resumeConfig } from "../../src/cli/train-config.js";
 import { loadPrepared } from "../../src/data/index.js";
 import { initFromRun, loadRecommender } from "../../src/eval/load.js";
 import { Runtime } from "../../src/graph/index.js";
@@ -243,4 +246,24 @@ test("itemInit: bad input is one line naming the thing", async (t) => {
   await writeFile(join(empty, "config.json"), JSON.stringify(file));
   await assert.rejects(setup(empty), /--item-init .*empty: .*no checkpoint yet/);
   assert.ok(!existsSync(join(dir, "run", "checkpoints")));
+});
+
+test("--item-init is one option: flag, config file, help, and fixed on resume", async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, "c.yaml");
+  await writeFile(file, "data: D\nmodel: M\nout: R\nitems: hybrid\nitemInit: runs/sasrec\n");
+  const fromFile = await newRunConfig("sft", { config: file });
+  assert.equal(fromFile.config.itemInit, "runs/sasrec");
+  const flagWins = await newRunConfig("sft", { config: file, itemInit: "other" });
+  assert.equal(flagWins.config.itemInit, "other");
+  await assert.rejects(
+    resumeConfig("sft", { resume: dir, itemInit: "x" }),
+    /cannot change on resume: --item-init/,
+  );
+  const program = new Command().exitOverride();
+  registerTrain(program);
+  const sft = program.commands
+    .find((c) => c.name() === "train")!
+    .commands.find((c) => c.name() === "sft")!;
+  assert.match(sft.helpInformation(), /--item-init <run>/);
 });
