@@ -14,7 +14,7 @@ import { newRunConfig, resumeConfig } from "../../src/cli/train-config.js";
 import { loadPrepared } from "../../src/data/index.js";
 import { initFromRun, loadRecommender } from "../../src/eval/load.js";
 import { Runtime } from "../../src/graph/index.js";
-import { readSafetensorsF32 } from "../../src/io/safetensors.js";
+import { readSafetensorsF32, writeSafetensors } from "../../src/io/safetensors.js";
 import { loadCheckpoint } from "../../src/model/checkpoint.js";
 import { LanguageModel } from "../../src/model/lm.js";
 import { mergeLora } from "../../src/model/lora.js";
@@ -92,6 +92,22 @@ test("LoRA with items: id trains the new token rows beside the factors and saves
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-4, `logit ${i}`);
   const rec = await loadRecommender(run, { runtime });
   assert.equal(rec.tokenizer!.representation, "id");
+
+  // Resume restores the token rows: 1 step + resume to 2 steps = 2 steps.
+  const sftConfig = (maxSteps: number) =>
+    parseTrainConfig({
+      ...common,
+      maxSteps,
+      model: fx.model,
+      items: "id",
+      lora: { r: 4, alpha: 8, targets: ["q_proj", "v_proj"] },
+      objective: { type: "sft" },
+    });
+  const resumed = join(dir, "resumed");
+  await train(sftConfig(1), resumed, { quiet: true, runtime });
+  await train(sftConfig(2), resumed, { quiet: true, runtime, resume: true });
+  const again = await loadLoraAdapter(join(resumed, "checkpoints", "last", "adapter"));
+  assert.deepEqual(again.tokens!.get("model.embed_tokens")!.rows.data, rows.rows.data);
 
   // A later LoRA stage continues with the adapter's tokens and rows.
   await train(
@@ -245,6 +261,13 @@ test("itemInit: bad input is one line naming the thing", async (t) => {
   file.kind = file.config.kind = "sasrec";
   await writeFile(join(empty, "config.json"), JSON.stringify(file));
   await assert.rejects(setup(empty), /--item-init .*empty: .*no checkpoint yet/);
+  // An item table of another dimension than the run says.
+  const ckpt = join(empty, "checkpoints", "last");
+  await mkdir(ckpt, { recursive: true });
+  await writeSafetensors(join(ckpt, "model.safetensors"), [
+    ["item_emb", { shape: [2, 3], data: new Float32Array(6) }],
+  ]);
+  await assert.rejects(setup(empty), /--item-init .*empty: .*item_emb has shape \[2,3\], expected/);
   assert.ok(!existsSync(join(dir, "run", "checkpoints")));
 });
 
