@@ -24,7 +24,7 @@ import {
 } from "../../graph/index.js";
 import { ropeInverseFrequencies } from "../rope.js";
 import type { BoundModel } from "./params.js";
-import { embedWithRows, headWithRows } from "./token-rows.js";
+import { embedWithRows, withRowColumns } from "./token-rows.js";
 
 /** Additive attention bias for masked-out keys: large enough to vanish in softmax, yet finite. */
 export const MASKED = -1e9;
@@ -138,12 +138,11 @@ export function decoderStack(
 /** Final RMSNorm and LM head (tied to the embeddings when the config says so): [..., D] → [..., V]. */
 export function lmHead(m: BoundModel, hidden: Value): Value {
   const normed = rmsNorm(hidden, m.weight("model.norm.weight"), m.config.rmsNormEps);
-  const head = m.config.tieWordEmbeddings ? "model.embed_tokens" : "lm_head";
-  const weight = m.weight(`${head}.weight`);
-  const rows = m.tokenRows(head); // a tied head shares the embedding's rows
-  return rows
-    ? headWithRows(normed, weight, rows.indices, rows.rows)
-    : matmul(normed, transpose(weight));
+  const head = m.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  const logits = matmul(normed, transpose(m.weight(head)));
+  // Token rows (a tied head shares the embedding's) replace their columns of the logits.
+  const rows = m.tokenRows(head.slice(0, -".weight".length));
+  return rows ? withRowColumns(logits, normed, rows.indices, rows.rows) : logits;
 }
 
 /** Scaled dot-product attention scores q·kᵀ/√dh. */

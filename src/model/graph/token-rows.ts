@@ -44,19 +44,19 @@ export function embedWithRows(
   return where(unsqueeze(replaced, [-1]), picked, gather(weight, ids, 0));
 }
 
-/** Logits x·Wᵀ [..., V] where the columns of `indices` come from x·rowsᵀ instead. */
-export function headWithRows(
+/** Logits x·Wᵀ [..., V] (however computed) with the columns of `indices` taken from x·rowsᵀ. */
+export function withRowColumns(
+  logits: Value,
   x: Value,
-  weight: Value,
   indices: readonly number[],
   rows: Value,
 ): Value {
-  const V = weight.shape[0] as number;
-  const all = concat([matmul(x, transpose(weight)), matmul(x, transpose(rows))], -1);
+  const V = logits.shape[logits.rank - 1] as number;
+  const all = concat([logits, matmul(x, transpose(rows))], -1);
   // Column v of the result: column v of x·Wᵀ, or column V + r for the r-th replaced id.
   const columns = tokenTable(V, [], (v) => v);
   indices.forEach((id, r) => {
     columns[id] = BigInt(V + r);
   });
-  return gather(all, weight.graph.constant(columns, [V], "int64"), all.rank - 1);
+  return gather(all, logits.graph.constant(columns, [V], "int64"), all.rank - 1);
 }
