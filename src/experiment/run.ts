@@ -236,20 +236,15 @@ export async function runExperiment(
           : ((overrides as Partial<TrainConfig>).lora ?? settings.lora ?? null),
       });
       maxPromptTokens = trainConfig.maxPromptTokens;
-      const {
-        data: _d,
-        model: _m,
-        initAdapter: _a,
-        initModel: _i,
-        itemInit: _ii,
-        ...keyed
-      } = trainConfig;
+      const { data: _d, model: _m, initAdapter: _a, initModel: _i, ...rest } = trainConfig;
+      const { itemInit: _ii, ...keyed } = rest; // keyed on the SASRec stage, not its folder
+      const sasrecKey = itemStage ? { itemInit: stageKeys.get(itemStage) } : {};
       key = hash({
         keyed,
         dataKey,
         modelKey,
         init: init ? stageKeys.get(init) : null,
-        ...(itemStage ? { itemInit: stageKeys.get(itemStage) } : {}),
+        ...sasrecKey,
       });
       header(`stage ${name} (${objective.type}${init ? ` from ${init}` : ""})`);
       const summary = await trainLmStage(name, runDir, key, trainConfig, {
