@@ -54,11 +54,15 @@ export async function readItemTable(
     for (let k = 0; k < dim; k++) mean[k] += table[i * dim + k] / numItems;
   const data = new Float32Array((items.length + 1) * dim);
   let missing = 0;
-  items.forEach((item, i) => {
+  // Row i is the item with dense id i (its token is firstId + i).
+  for (const item of items) {
     const row = rowOf.get(item.id);
     if (row === undefined) missing++;
-    data.set(row === undefined ? mean : table.subarray(row * dim, (row + 1) * dim), i * dim);
-  });
+    data.set(
+      row === undefined ? mean : table.subarray(row * dim, (row + 1) * dim),
+      item.item * dim,
+    );
+  }
   data.set(mean, items.length * dim);
   return { data, dim, missing };
 }

@@ -23,6 +23,7 @@ import { growForTokens, mergeTokenRows } from "../../src/model/peft-tokens.js";
 import { LmTokenizer } from "../../src/model/tokenizer/tokenizer.js";
 import { trainBaseline } from "../../src/train/baselines.js";
 import { parseTrainConfig } from "../../src/train/config.js";
+import { readItemTable } from "../../src/train/item-init.js";
 import { loadStartingPoint } from "../../src/train/setup.js";
 import { train } from "../../src/train/trainer.js";
 import { tempDir } from "../io/helpers.js";
@@ -177,6 +178,24 @@ test("itemInit: item rows start as S·Wᵀ + b from a SASRec run, W and b learn,
     }
   }
   const W0 = p.weight.data.slice();
+  // Matched by item id: an item the SASRec run lacks (and <item_unk>) gets the table's mean row.
+  const catalog = [items[2], { ...items[3], id: "not-in-sasrec" }].map((item, i) => ({
+    ...item,
+    item: i,
+  }));
+  const mapped = await readItemTable(sasrec, catalog);
+  assert.equal(mapped.missing, 1);
+  assert.deepEqual(
+    mapped.data.subarray(0, 8),
+    table.subarray(items[2].item * 8, items[2].item * 8 + 8),
+  );
+  const mean = Array.from({ length: 8 }, (_, k) => {
+    let sum = 0;
+    for (let i = 0; i < items.length; i++) sum += table[i * 8 + k];
+    return sum / items.length;
+  });
+  for (const row of [1, 2])
+    for (let k = 0; k < 8; k++) assert.ok(Math.abs(mapped.data[row * 8 + k] - mean[k]) < 1e-6);
 
   // Full fine-tuning, 2 steps: W learned; the saved model's rows are the saved projection's.
   await train(parseTrainConfig({ ...common, maxSteps: 2 }), join(dir, "full"), {
