@@ -96,6 +96,9 @@ export class ParameterStore {
       const saved = await readSafetensorsF32(projectionFile(checkpointDir));
       for (const name of [PROJECTION_FEEDS.weight, PROJECTION_FEEDS.bias])
         this.tensors.get(name)?.set(saved.get(name)!.data);
+      // The SASRec table the run started with, even if that run was retrained since (frozen,
+      // fed live like every frozen tensor of a training graph).
+      this.projection.source.data.set(saved.get(PROJECTION_FEEDS.source)!.data);
     }
   }
 }
