@@ -1,7 +1,9 @@
-// Composite layers built from primitive ops (their gradients come from the primitives' VJPs).
+// Composite layers: LayerNorm and RMSNorm as ONNX Runtime's fused kernels where they apply
+// (float32, gains of shape [d]), else built from primitive ops (gradients from their VJPs).
 
 import type { Value } from "./graph.js";
 import { add, mul, reciprocal, sqrt, sub } from "./ops/elementwise.js";
+import { canFuseNorm, fusedLayerNorm, fusedRmsNorm } from "./ops/fused.js";
 import { matmul } from "./ops/nn.js";
 import { reduceMean } from "./ops/reduce.js";
 
@@ -13,6 +15,13 @@ export function linear(x: Value, weight: Value, bias?: Value): Value {
 
 /** LayerNorm over the last axis: (x − μ)/√(σ² + eps)·γ + β. */
 export function layerNorm(x: Value, gain: Value, bias: Value, eps = 1e-5): Value {
+  return canFuseNorm(x, gain, bias)
+    ? fusedLayerNorm(x, gain, bias, eps)
+    : layerNormUnfused(x, gain, bias, eps);
+}
+
+/** `layerNorm` from primitive ops (any float dtype, broadcastable gains; the fused path's reference). */
+export function layerNormUnfused(x: Value, gain: Value, bias: Value, eps = 1e-5): Value {
   const centered = sub(x, reduceMean(x, [-1], true));
   const variance = reduceMean(mul(centered, centered), [-1], true);
   return add(mul(mul(centered, reciprocal(sqrt(add(variance, eps)))), gain), bias);
@@ -20,6 +29,11 @@ export function layerNorm(x: Value, gain: Value, bias: Value, eps = 1e-5): Value
 
 /** RMSNorm over the last axis: x/√(mean(x²) + eps)·γ (LLaMA). */
 export function rmsNorm(x: Value, gain: Value, eps = 1e-6): Value {
+  return canFuseNorm(x, gain) ? fusedRmsNorm(x, gain, eps) : rmsNormUnfused(x, gain, eps);
+}
+
+/** `rmsNorm` from primitive ops (any float dtype, broadcastable gains; the fused path's reference). */
+export function rmsNormUnfused(x: Value, gain: Value, eps = 1e-6): Value {
   const meanSquare = reduceMean(mul(x, x), [-1], true);
   return mul(mul(x, reciprocal(sqrt(add(meanSquare, eps)))), gain);
 }
