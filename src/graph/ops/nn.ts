@@ -56,12 +56,8 @@ export function crossEntropy(logits: Value, targets: Value, ignoreIndex = -100):
       `CrossEntropy: targets ${targets} must have the shape of logits ${logits} without its last axis`,
     );
   }
-  const { rows, classes } = flatShapes(logits);
-  // Second output: log softmax(logits) as [N, C], which the forward computes anyway and the
-  // gradient turns into probabilities with one Exp instead of a second softmax.
   return logits.graph.addNode("CrossEntropy", [logits, targets], { ignoreIndex }, [
     { dtype: logits.dtype, shape: targets.shape },
-    { dtype: logits.dtype, shape: [rows, classes] },
   ]).outputs[0];
 }
 
@@ -118,7 +114,7 @@ defineOp("CrossEntropy", {
     const target2 = isStatic(classes) ? ctx.int64([-1, classes]) : ctx.dims([rows, classes]);
     ctx.emit("Reshape", [ctx.name(logits), target2], [l2]);
     ctx.emit("Reshape", [ctx.name(targets), ctx.int64([-1])], [t1]);
-    ctx.emit("SoftmaxCrossEntropyLoss", [l2, t1], [loss, ctx.name(n.outputs[1])], {
+    ctx.emit("SoftmaxCrossEntropyLoss", [l2, t1], [loss], {
       reduction: { kind: "string", value: "none" },
       ignore_index: attrInt(n.attrs.ignoreIndex as number),
     });
@@ -128,7 +124,7 @@ defineOp("CrossEntropy", {
     const [logits, targets] = n.inputs;
     const grad = logits.graph.addNode(
       "CrossEntropyGrad",
-      [n.outputs[1], targets, g!],
+      [logits, targets, g!],
       { ignoreIndex: n.attrs.ignoreIndex },
       [{ dtype: logits.dtype, shape: logits.shape }],
     ).outputs[0];
@@ -136,14 +132,16 @@ defineOp("CrossEntropy", {
   },
 });
 
-// (exp(logProb) − onehot(target)) · g, with ignored positions zeroed: one Exp pass over the
-// forward's log-probabilities and an in-place scatter, never a dense one-hot matrix.
+// (softmax(logits) − onehot(target)) · g, with ignored positions zeroed: one softmax pass and an
+// in-place scatter, never a dense one-hot matrix.
 defineOp("CrossEntropyGrad", {
   lower: (n, ctx) => {
-    const [logProb, targets, g] = n.inputs;
-    const dtype = logProb.dtype;
+    const [logits, targets, g] = n.inputs;
+    const { rows, classes } = flatShapes(logits);
+    const dtype = logits.dtype;
     const t = (h: string): string => ctx.tmp(`ceg_${h}`);
-    const [p, t1, ignored, safe, ones, diff, g1, gMasked, out2] = [
+    const [l2, p, t1, ignored, safe, ones, diff, g1, gMasked, out2] = [
+      "logits",
       "p",
       "t",
       "ignored",
@@ -154,7 +152,9 @@ defineOp("CrossEntropyGrad", {
       "gmask",
       "out",
     ].map(t);
-    ctx.emit("Exp", [ctx.name(logProb)], [p]);
+    const target2 = isStatic(classes) ? ctx.int64([-1, classes]) : ctx.dims([rows, classes]);
+    ctx.emit("Reshape", [ctx.name(logits), target2], [l2]);
+    ctx.emit("Softmax", [l2], [p], { axis: attrInt(1) });
     ctx.emit("Reshape", [ctx.name(targets), ctx.int64([-1, 1])], [t1]);
     ctx.emit("Equal", [t1, ctx.scalar(n.attrs.ignoreIndex as number, "int64")], [ignored]);
     ctx.emit("Where", [ignored, ctx.scalar(0, "int64"), t1], [safe]);
@@ -168,6 +168,6 @@ defineOp("CrossEntropyGrad", {
     ctx.emit("Reshape", [ctx.name(g), ctx.int64([-1, 1])], [g1]);
     ctx.emit("Where", [ignored, ctx.scalar(0, dtype), g1], [gMasked]);
     ctx.emit("Mul", [diff, gMasked], [out2]);
-    ctx.emit("Reshape", [out2, ctx.dims(n.outputs[0].shape)], [ctx.name(n.outputs[0])]);
+    ctx.emit("Reshape", [out2, ctx.dims(logits.shape)], [ctx.name(n.outputs[0])]);
   },
 });
