@@ -4,6 +4,7 @@ import { type Dim, dimAdd, dimDiv, dimProduct, dimSub, formatShape, isStatic } f
 import { type DType, ONNX_DTYPE } from "../dtype.js";
 import { type Graph, GraphError, type Value } from "../graph.js";
 import { attrInt, defineOp, emitFilled, type LowerContext, lowerAs } from "../registry.js";
+import { matmul } from "./nn.js";
 import { reduceSum } from "./reduce.js";
 import { broadcastShapes, normalizeAxes, normalizeAxis, sameShape } from "./util.js";
 
@@ -39,6 +40,15 @@ export function transpose(x: Value, perm?: readonly number[]): Value {
     throw new GraphError(`Transpose: [${p}] is not a permutation of the axes of ${x}`);
   }
   if (p.every((a, i) => a === i)) return x;
+  // A transpose of a transpose is one transpose (or none): fewer copies, and a MatMul operand
+  // stays a plain transpose that ONNX Runtime folds into the GEMM.
+  if (x.producer.op === "Transpose") {
+    const inner = x.producer.attrs.perm as number[];
+    return transpose(
+      x.producer.inputs[0],
+      p.map((a) => inner[a]),
+    );
+  }
   return x.graph.addNode("Transpose", [x], { perm: p }, [
     { dtype: x.dtype, shape: p.map((a) => x.shape[a]) },
   ]).outputs[0];
@@ -195,6 +205,14 @@ defineOp("Transpose", {
   lower: lowerAs("Transpose", (n) => ({ perm: { kind: "ints", value: n.attrs.perm as number[] } })),
   vjp: (n, [g]) => {
     const perm = n.attrs.perm as number[];
+    // The gradient of a transposed matrix operand (x·Wᵀ) comes from a 2-D product P·Q: (P·Q)ᵀ =
+    // Qᵀ·Pᵀ, one GEMM with transposed operands (folded by ONNX Runtime) instead of a GEMM and a
+    // transpose of its result (e.g. the [V, d] gradient of a tied LM head).
+    const from = g!.producer;
+    if (perm.length === 2 && from.op === "MatMul" && from.inputs.every((v) => v.rank === 2)) {
+      const [p, q] = from.inputs;
+      return [matmul(transposeLast2(q), transposeLast2(p))];
+    }
     const inverse = perm.map((_, i) => perm.indexOf(i));
     return [transpose(g!, inverse)];
   },
