@@ -26,16 +26,26 @@ describe("folded transposes", () => {
     assertClose(out.y.data as Float64Array, expected, 0);
   });
 
-  it("x·Wᵀ: W's gradient is one MatMul, no transpose of a product", () => {
+  it("x·Wᵀ: a large W's gradient is one MatMul; a skinny one keeps its transpose", () => {
     const g = new G.Graph("xwt");
-    const x = g.input("x", "float64", [2, 5, 3]);
-    const w = g.input("w", "float64", [4, 3]);
+    const x = g.input("x", "float64", [2, 5, 64]);
+    const w = g.input("w", "float64", [64, 64]);
     const [gw] = G.grad(G.reduceSum(G.matmul(x, G.transpose(w))), [w]);
     assert.equal(gw.producer.op, "MatMul");
-    assert.deepEqual(gw.shape, [4, 3]);
+    assert.deepEqual(gw.shape, [64, 64]);
+    const lora = g.input("a", "float64", [8, 64]);
+    const [ga] = G.grad(G.reduceSum(G.matmul(x, G.transpose(lora))), [lora]);
+    assert.equal(ga.producer.op, "Transpose");
   });
 
-  it("x·Wᵀ gradients match finite differences (batched and 2-D x)", async () => {
+  it("x·Wᵀ gradients match finite differences (folded and not, batched and 2-D x)", async () => {
+    await gradCheck(
+      [
+        { name: "x", shape: ["b", 2, 64], feedShape: [2, 2, 64], differentiable: false },
+        { name: "w", shape: [64, 64] },
+      ],
+      (x, w) => G.matmul(x, G.transpose(w)),
+    );
     await gradCheck(
       [
         { name: "x", shape: ["b", 5, 3], feedShape: [2, 5, 3] },

@@ -201,6 +201,9 @@ defineOp("Reshape", {
   vjp: (n, [g]) => [reshape(g!, n.inputs[0].shape)],
 });
 
+/** The smallest side of a matrix gradient that `Transpose`'s VJP computes as Qᵀ·Pᵀ. */
+const FOLD_MIN = 64;
+
 defineOp("Transpose", {
   lower: lowerAs("Transpose", (n) => ({ perm: { kind: "ints", value: n.attrs.perm as number[] } })),
   vjp: (n, [g]) => {
@@ -208,8 +211,16 @@ defineOp("Transpose", {
     // The gradient of a transposed matrix operand (x·Wᵀ) comes from a 2-D product P·Q: (P·Q)ᵀ =
     // Qᵀ·Pᵀ, one GEMM with transposed operands (folded by ONNX Runtime) instead of a GEMM and a
     // transpose of its result (e.g. the [V, d] gradient of a tied LM head).
+    // Only for matrices at least FOLD_MIN on each side: a skinny product (a LoRA factor's
+    // gradient, rank × d) is cheaper to transpose than to compute with its wide operand packed.
     const from = g!.producer;
-    if (perm.length === 2 && from.op === "MatMul" && from.inputs.every((v) => v.rank === 2)) {
+    const large = g!.shape.every((d) => typeof d === "number" && d >= FOLD_MIN);
+    if (
+      perm.length === 2 &&
+      large &&
+      from.op === "MatMul" &&
+      from.inputs.every((v) => v.rank === 2)
+    ) {
       const [p, q] = from.inputs;
       return [matmul(transposeLast2(q), transposeLast2(p))];
     }
