@@ -148,6 +148,9 @@ async function sharedStepMs(k: number): Promise<number> {
       graph: graphProfile(compiled, 1, config.vocabSize),
     };
   }
+  // A trainer holds one step graph: release this K's session (and its memory arena) before the
+  // next K's, so that peak RSS is that of one training step, not of four held side by side.
+  await runtime.release(compiled);
   return median(times) / B;
 }
 

@@ -4,7 +4,6 @@ import { type Dim, dimAdd, dimDiv, dimProduct, dimSub, formatShape, isStatic } f
 import { type DType, ONNX_DTYPE } from "../dtype.js";
 import { type Graph, GraphError, type Value } from "../graph.js";
 import { attrInt, defineOp, emitFilled, type LowerContext, lowerAs } from "../registry.js";
-import { matmul } from "./nn.js";
 import { reduceSum } from "./reduce.js";
 import { broadcastShapes, normalizeAxes, normalizeAxis, sameShape } from "./util.js";
 
@@ -222,7 +221,13 @@ defineOp("Transpose", {
       from.inputs.every((v) => v.rank === 2)
     ) {
       const [p, q] = from.inputs;
-      return [matmul(transposeLast2(q), transposeLast2(p))];
+      const [qt, pt] = [transposeLast2(q), transposeLast2(p)];
+      // The MatMul node directly (nn.ts imports this module, so not through matmul()).
+      return [
+        g!.graph.addNode("MatMul", [qt, pt], {}, [
+          { dtype: g!.dtype, shape: [qt.shape[0], pt.shape[1]] },
+        ]).outputs[0],
+      ];
     }
     const inverse = perm.map((_, i) => perm.indexOf(i));
     return [transpose(g!, inverse)];
