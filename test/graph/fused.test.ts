@@ -39,7 +39,7 @@ const cases: Case[] = [
   {
     name: "rmsNorm",
     onnxOp: "SimplifiedLayerNormalization",
-    fused: (x, g) => G.rmsNorm(x, g, 1e-6),
+    fused: (x, g) => G.fusedRmsNorm(x, g, 1e-6),
     reference: (x, g) => G.rmsNormUnfused(x, g, 1e-6),
     params: [{ shape: [D], range: [0.5, 1.5] }],
   },
@@ -121,9 +121,11 @@ describe("fused kernels", () => {
     const g = new G.Graph("fallback");
     const x = g.input("x", "float32", [2, D]);
     const gain = g.input("g", "float32", [1, D]);
-    const y = G.rmsNorm(x, gain);
+    const y = G.layerNorm(x, gain, gain);
     const ops = G.toModelProto(g, { y }).graph!.node!.map((n) => n.opType!);
-    assert.ok(!ops.includes("SimplifiedLayerNormalization"));
+    assert.ok(!ops.includes("LayerNormalization"));
     assert.ok(ops.includes("ReduceMean"));
+    assert.equal(G.canFuseNorm(x, gain), false);
+    assert.throws(() => G.fusedRmsNorm(x, gain, 1e-6), /cannot fuse/);
   });
 });
