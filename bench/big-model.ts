@@ -5,7 +5,10 @@
 //
 //   node --import tsx bench/big-model.ts --shape qwen2.5-0.5b|tinyllama-1.1b|llama2-7b
 //     [--weights-dtype stored|float32] [--frozen-as constant|input] [--provider cpu|cuda]
+//     [--head-chunk-rows N] (0: the whole 16-bit head cast at once) [--mem-pattern on|off]
 //     [--write-only]   (only (re)write the checkpoint)
+// Each phase's peak is also split into anonymous memory (allocations) and file pages (the
+// memory-mapped weights), sampled by a worker thread: *_anon_gb, *_file_gb.
 // One shape per process (peak RSS is per process); --shape all runs each in a child process.
 
 import { spawnSync } from "node:child_process";
@@ -23,6 +26,7 @@ import { PROJECTIONS, parameterCount } from "../src/model/names.js";
 import { writeRandomCheckpoint } from "../src/model/random-checkpoint.js";
 import { AdamW } from "../src/train/optim.js";
 import { stepProgram } from "../src/train/program.js";
+import { startRssSampler } from "./rss-sampler.js";
 
 const base = {
   ropeScaling: { type: "default" } as const,
@@ -94,6 +98,8 @@ const { values } = parseArgs({
     "frozen-as": { type: "string", default: "constant" },
     provider: { type: "string", default: "cpu" },
     "write-only": { type: "boolean", default: false },
+    "head-chunk-rows": { type: "string" },
+    "mem-pattern": { type: "string", default: "on" },
   },
 });
 const shape = values.shape!;
@@ -153,14 +159,36 @@ const estimate = estimateMemory(config, {
 });
 log(`estimated peak ${formatEstimate(estimate)}`);
 
+const headChunkRows =
+  values["head-chunk-rows"] === undefined
+    ? undefined
+    : Number(values["head-chunk-rows"]) || Number.POSITIVE_INFINITY;
 const runtime = new Runtime({
   provider: values.provider as "cpu" | "cuda",
+  memoryPattern: values["mem-pattern"] !== "off",
 });
+const sampler = startRssSampler();
+const gb = (bytes: number) => Number((bytes / 2 ** 30).toFixed(2));
+/** The phase's peak split into allocations and mapped-file pages; resets for the next phase. */
+const phasePeaks = (phase: string) => {
+  const p = sampler.read();
+  sampler.reset();
+  return {
+    [`${phase}_peak_sampled_gb`]: gb(p.total),
+    [`${phase}_anon_gb`]: gb(p.atPeakAnon),
+    [`${phase}_file_gb`]: gb(p.atPeakFile),
+  };
+};
 let t0 = performance.now();
 const lm = await LanguageModel.load(dir, { runtime, weightsDtype });
 const load_s = seconds(t0);
 log(`loaded in ${load_s} s; peak RSS ${(peakRss() / 2 ** 30).toFixed(2)} GiB`);
-const model = new LanguageModel(lm.config, lm.weights, { runtime, weightsAs: frozenAs });
+const model = new LanguageModel(lm.config, lm.weights, {
+  runtime,
+  weightsAs: frozenAs,
+  headChunkRows,
+});
+phasePeaks("load");
 
 t0 = performance.now();
 await model.score([prompt.slice(0, 4)], [[candidates[0]]]); // compile
@@ -170,6 +198,7 @@ const scored = await model.score([prompt], [candidates]);
 const score20_s = seconds(t0);
 if (!scored.logpSum[0].every(Number.isFinite)) throw new Error("scores are not finite");
 const score_peak_rss_gb = Number((peakRss() / 2 ** 30).toFixed(2));
+const scorePeaks = phasePeaks("score");
 log(
   `scored 20 in ${score20_s} s (compile ${score_compile_s} s); peak RSS ${score_peak_rss_gb} GiB`,
 );
@@ -181,7 +210,7 @@ const step = stepProgram(
   config,
   lm.weights,
   { type: "sdpo", beta: 1, negatives: K },
-  { trainable: "lora", frozenAs, lora: { weights: lora, scaling: 16 / 8 } },
+  { trainable: "lora", frozenAs, lora: { weights: lora, scaling: 16 / 8 }, headChunkRows },
 );
 t0 = performance.now();
 const compiled = await runtime.compile(step.graph, step.outputs);
@@ -221,6 +250,11 @@ console.log(
     step_compile_s,
     peak_rss_gb: Number((peakRss() / 2 ** 30).toFixed(2)),
     estimated_gb: Number((estimate.total / 2 ** 30).toFixed(2)),
+    head_chunk_rows: headChunkRows ?? "default",
+    mem_pattern: values["mem-pattern"],
+    ...scorePeaks,
+    ...phasePeaks("step"),
   }),
 );
 await runtime.dispose();
+await sampler.stop();

@@ -36,6 +36,8 @@ export interface LanguageModelOptions {
    *  updating the arrays in place is seen by the next call). 16-bit stored weights are always
    *  resident. */
   weightsAs?: "constant" | "input";
+  /** Vocabulary rows per chunk of a 16-bit frozen LM head (see BindOptions.headChunkRows). */
+  headChunkRows?: number;
 }
 
 export interface ScoreResult {
@@ -73,6 +75,7 @@ export class LanguageModel {
   readonly runtime: Runtime;
   readonly adapter?: Adapter;
   private readonly weightsAs: "constant" | "input";
+  private readonly headChunkRows: number | undefined;
   private readonly compiled = new Map<string, Promise<Compiled>>();
 
   constructor(
@@ -83,6 +86,7 @@ export class LanguageModel {
     this.runtime = options.runtime ?? new Runtime();
     this.adapter = options.adapter;
     this.weightsAs = options.weightsAs ?? "constant";
+    this.headChunkRows = options.headChunkRows;
     if (this.adapter) validateLoraForModel(this.adapter.weights, config);
   }
 
@@ -107,7 +111,7 @@ export class LanguageModel {
     const lora = this.adapter
       ? { weights: this.adapter.weights, scaling: loraScaling(this.adapter.config) }
       : undefined;
-    return { frozenAs: this.weightsAs, lora };
+    return { frozenAs: this.weightsAs, lora, headChunkRows: this.headChunkRows };
   }
 
   /** Releases every compiled program (each holds its own copy of the resident weights); the

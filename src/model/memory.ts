@@ -15,7 +15,8 @@ export interface MemoryEstimate {
   weights: number;
   /** ONNX Runtime's copy of the frozen weights in each compiled graph that holds them. */
   resident: number;
-  /** LoRA factors, their gradients and AdamW's two moments (float32). */
+  /** Trained tensors' gradients and AdamW's two moments (float32), plus the LoRA factors
+   *  themselves (full fine-tuning's weights are in `weights`). */
   loraOptimizer: number;
   /** Activations of the largest run (kept for the backward pass when training). */
   activations: number;
@@ -32,6 +33,8 @@ export interface MemoryPlan {
   residentGraphs?: number;
   /** LoRA rank and adapted projections (training only). */
   lora?: { r: number; targets: readonly Projection[] };
+  /** Full fine-tuning: every weight is trained (gradients and AdamW moments for each). */
+  full?: boolean;
   /** Sequences per run, tokens per sequence (prompt + completions for scoring). */
   batch: number;
   tokens: number;
@@ -94,7 +97,9 @@ export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstima
   const resident = plan.weightsBytes * (plan.residentGraphs ?? 1);
   const loraOptimizer = plan.lora
     ? loraParameterCount(config, plan.lora.r, plan.lora.targets) * 4 * 4
-    : 0;
+    : plan.full
+      ? parameterCount(config) * 4 * 3
+      : 0;
   const total = weights + resident + loraOptimizer + activations + BASELINE_BYTES;
   return { weights, resident, loraOptimizer, activations, baseline: BASELINE_BYTES, total };
 }

@@ -13,7 +13,7 @@ import {
   type MemoryEstimate,
   peakRss,
 } from "./memory.js";
-import type { Projection } from "./names.js";
+import { type Projection, parameterCount } from "./names.js";
 
 /** The shape of the run whose memory is estimated. */
 export interface RunShape {
@@ -24,6 +24,9 @@ export interface RunShape {
   predicted: number;
   training: boolean;
   lora?: { r: number; targets: readonly Projection[] };
+  /** Full fine-tuning: float32 master copies of every weight (decoded from a 16-bit checkpoint
+   *  held as stored for the reference), their gradients and AdamW moments. */
+  full?: boolean;
 }
 
 /** An estimate made before loading, to report with the measured peak at the end. */
@@ -46,9 +49,13 @@ export async function planRunMemory(
   shape: RunShape,
 ): Promise<RunMemory> {
   const plan = await planWeights(modelDir, config, weightsDtype);
-  // 16-bit stored weights stay in the checkpoint's files, memory-mapped: one shared copy.
+  const sixteen = Boolean(plan.dtypes.BF16 || plan.dtypes.F16);
+  // 16-bit stored weights stay in the checkpoint's files, memory-mapped: one shared copy. Full
+  // fine-tuning adds float32 masters of them.
+  const masters =
+    shape.full && weightsDtype === "stored" && sixteen ? parameterCount(config) * 4 : 0;
   const estimate = estimateMemory(config, {
-    weightsBytes: plan.bytes,
+    weightsBytes: plan.bytes + masters,
     residentGraphs: 0,
     ...shape,
   });
@@ -56,7 +63,7 @@ export async function planRunMemory(
   checkFits(
     `${modelDir}: this run`,
     estimate.total,
-    weightsDtype === "float32" && (plan.dtypes.BF16 || plan.dtypes.F16)
+    weightsDtype === "float32" && sixteen && !shape.full
       ? "--weights-dtype stored keeps 16-bit weights at half the size"
       : "use smaller batches or a machine with more memory",
     available,

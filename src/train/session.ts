@@ -125,10 +125,8 @@ async function buildSession(
 
   const memory = await planTrainMemory(config, N, log); // a run that cannot fit stops here
   // Starting point and where the loop stands (a resume continues from the last checkpoint).
-  const { modelDir, modelConfig, weights, tokenizer, adapter } = await loadStartingPoint(
-    config,
-    runDir,
-  );
+  const { modelDir, modelConfig, weights, tokenizer, adapter, referenceWeights } =
+    await loadStartingPoint(config, runDir);
   const restored =
     options.resume && existsSync(join(paths.last, "state.json"))
       ? await loadRunState(paths.last)
@@ -160,7 +158,7 @@ async function buildSession(
   // Reference log-probs of those examples, once (the policy starts equal to the reference).
   let reference = new Map<string, number[]>();
   if (withReference) {
-    const refModel = new LanguageModel(modelConfig, weights, {
+    const refModel = new LanguageModel(modelConfig, referenceWeights ?? weights, {
       runtime,
       adapter: adapter
         ? { config: adapter.config, weights: cloneLora(adapter.weights) }
@@ -175,6 +173,11 @@ async function buildSession(
       config.items,
       await fileStamp(modelDir),
       config.initAdapter ? await fileStamp(config.initAdapter) : null,
+      // How the reference held its weights, where it is not what runs did before the option
+      // existed (LoRA: as stored; full fine-tuning: float32), so earlier caches stay valid.
+      ...(referenceWeights || (adapter && config.weightsDtype === "float32")
+        ? [`weights ${config.weightsDtype}`]
+        : []),
     ]);
     const examples = [...data.train.values(), ...data.validSet];
     log(`reference log-probs: ${examples.length} examples × ${N} answers`);
@@ -196,6 +199,8 @@ async function buildSession(
         },
       },
     );
+    // Its compiled graph (and, for float32 weights, its session's copy of them) is not needed again.
+    await refModel.releasePrograms();
   }
 
   // Programs: the step (with gradients and dropout) and the loss alone, over the same binding.

@@ -14,12 +14,11 @@ import type { Projection } from "../model/names.js";
 import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../model/peft.js";
 import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
-import type { Weights } from "../model/weights.js";
+import { float32Of, type Weights } from "../model/weights.js";
 import { checkObjectiveData, isPreference } from "../objectives/index.js";
 import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
 import { withItemTokens } from "./items.js";
-import { trainWeightsDtype } from "./memory.js";
 
 export interface StartingPoint {
   modelDir: string;
@@ -28,6 +27,9 @@ export interface StartingPoint {
   tokenizer: LmTokenizer;
   /** LoRA runs: the adapter being trained (fresh, or the earlier stage's). */
   adapter?: { config: LoraAdapterConfig; weights: LoraWeights };
+  /** Full fine-tuning of a 16-bit model with `weightsDtype: stored`: the weights as stored
+   *  (memory-mapped), for the frozen reference model; `weights` holds the float32 masters. */
+  referenceWeights?: Weights;
 }
 
 /**
@@ -39,8 +41,9 @@ export async function loadStartingPoint(
   runDir?: string,
 ): Promise<StartingPoint> {
   const modelDir = config.initModel ?? config.model;
-  // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped).
-  const loaded = await loadCheckpoint(modelDir, { weightsDtype: trainWeightsDtype(config) });
+  // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped) unless the run
+  // says float32; full fine-tuning trains float32 masters decoded from it (below).
+  const loaded = await loadCheckpoint(modelDir, { weightsDtype: config.weightsDtype });
   const {
     config: modelConfig,
     weights,
@@ -94,7 +97,26 @@ export async function loadStartingPoint(
     }
   }
 
-  return { modelDir, modelConfig, weights, tokenizer, adapter };
+  if (config.lora) return { modelDir, modelConfig, weights, tokenizer, adapter };
+  const masters = float32Masters(weights);
+  return {
+    modelDir,
+    modelConfig,
+    weights: masters,
+    tokenizer,
+    adapter,
+    referenceWeights: masters === weights ? undefined : weights,
+  };
+}
+
+/** Float32 copies (decoded exactly) of the 16-bit stored tensors, for full fine-tuning: the
+ *  optimizer updates float32 weights. The same map when nothing is stored 16-bit. */
+export function float32Masters(weights: Weights): Weights {
+  if (![...weights.values()].some((t) => t.stored)) return weights;
+  const out: Weights = new Map();
+  for (const [name, t] of weights)
+    out.set(name, t.stored ? { shape: t.shape, data: float32Of(t) } : t);
+  return out;
 }
 
 /** Lets pending signals (Ctrl-C) be handled between synchronous chunks of work. */
