@@ -15,6 +15,21 @@ import {
 } from "./memory.js";
 import { type Projection, parameterCount } from "./names.js";
 
+/** What a model directory's weights will be held as (`model info`, run summaries); full
+ *  fine-tuning trains float32 masters of every weight whatever the stored format. */
+export function describeWeights(
+  dtypes: Record<string, number>,
+  weightsDtype: WeightsDtype,
+  full = false,
+): string {
+  const sixteen = (dtypes.BF16 ?? 0) + (dtypes.F16 ?? 0) > 0;
+  const kinds = ["BF16", "F16"].filter((d) => dtypes[d]).join("/");
+  if (full)
+    return `float32 masters of every weight (trained)${sixteen && weightsDtype === "stored" ? `; the frozen reference keeps ${kinds} as stored (memory-mapped)` : ""}`;
+  if (weightsDtype === "float32" || !sixteen) return "float32 in memory";
+  return `${kinds} as stored (memory-mapped from the checkpoint, cast to float32 per use)${dtypes.F32 ? "; F32 tensors in memory" : ""}`;
+}
+
 /** The shape of the run whose memory is estimated. */
 export interface RunShape {
   /** Sequences per run and tokens per sequence (prompt + answers). */
@@ -73,6 +88,7 @@ export async function planRunMemory(
     line: `memory: estimated peak ${formatEstimate(estimate)}; ${(available / 2 ** 30).toFixed(2)} GiB available`,
     record: () => ({
       weightsDtype,
+      held: describeWeights(plan.dtypes, weightsDtype, shape.full),
       estimated: estimateJson(estimate),
       measuredPeakRssGib: Number((peakRss() / 2 ** 30).toFixed(2)),
     }),
