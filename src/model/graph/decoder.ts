@@ -12,6 +12,7 @@ import {
   matmul,
   mul,
   neg,
+  recomputeInBackward,
   reshape,
   rmsNorm,
   silu,
@@ -127,7 +128,10 @@ export function decoderStack(
     const h2 = rmsNorm(x, m.weight(`${prefix}.post_attention_layernorm.weight`), c.rmsNormEps);
     const gate = projection(m, h2, `${prefix}.mlp.gate_proj`);
     const up = projection(m, h2, `${prefix}.mlp.up_proj`);
-    x = add(x, projection(m, mul(silu(gate), up), `${prefix}.mlp.down_proj`));
+    // Training keeps gate and up for the backward pass anyway; silu(gate) and the product
+    // (2·S·I floats per layer) are recomputed from them there rather than kept.
+    const act = recomputeInBackward(mul(recomputeInBackward(silu(gate)), up));
+    x = add(x, projection(m, act, `${prefix}.mlp.down_proj`));
   }
   return { hidden: x, keys, values };
 }
