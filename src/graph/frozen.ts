@@ -38,23 +38,22 @@ export interface ExternalData {
 // backward pass recomputes its own copy rather than keeping the forward's alive until then.
 const REMAT_OPS = new Set(["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Cast"]);
 
-// Elementwise ops a marked activation may come from: with every input of the output's shape, a
-// flat copy of the inputs computes the same elements.
-const RECOMPUTE_OPS = new Set(["Silu", "Sigmoid", "Mul", "Add", "Sub", "Neg"]);
+// Elementwise ops a marked activation may come from (broadcasting allowed when the first input
+// has the output's rank: an extra leading axis on it then broadcasts the same way).
+const RECOMPUTE_OPS = new Set(["Silu", "Sigmoid", "Mul", "Add", "Sub", "Neg", "Div"]);
 const recomputed = new WeakSet<Value>();
 
 /**
  * Marks an activation for recomputation: the backward pass computes its own copy from the
  * producer's inputs (which it keeps anyway) just before use, so the forward's copy is freed
  * early (an MLP's silu(gate) and silu(gate)·up: 2·T·I floats per layer while training). Only
- * elementwise ops whose inputs all have the output's shape (no broadcasting); returns `v`.
+ * elementwise ops whose first input has the output's rank; returns `v`.
  */
 export function recomputeInBackward(v: Value): Value {
   const p = v.producer;
-  const shape = formatShape(v.shape);
-  if (!RECOMPUTE_OPS.has(p.op) || p.inputs.some((i) => formatShape(i.shape) !== shape))
+  if (!RECOMPUTE_OPS.has(p.op) || p.inputs[0]?.rank !== v.rank)
     throw new GraphError(
-      `recomputeInBackward: ${p.op} ${shape} is not a same-shape elementwise op`,
+      `recomputeInBackward: ${p.op} ${formatShape(v.shape)} is not an elementwise op whose first input has the output's rank`,
     );
   recomputed.add(v);
   return v;
@@ -106,9 +105,10 @@ export class FrozenLowering {
   }
 
   /**
-   * A marked activation computed again for the backward node being lowered. Its inputs are
-   * flattened first: the same op on the same inputs would be merged back into the forward's
-   * computation by ONNX Runtime (common subexpression elimination), keeping it alive.
+   * A marked activation computed again for the backward node being lowered. Its first input
+   * gets an extra leading axis (removed from the result): the same op on the same inputs would
+   * be merged back into the forward's computation by ONNX Runtime (common subexpression
+   * elimination), keeping it alive.
    */
   private recompute(v: Value): string {
     const at = this.consumer!.id;
@@ -117,22 +117,20 @@ export class FrozenLowering {
     if (cached) return cached;
     const ctx = this.ctx;
     const p = v.producer;
-    const first = ctx.name(p.inputs[0]);
-    const flat = p.inputs.map((i) => {
-      const f = ctx.tmp("flat");
-      ctx.emit("Reshape", [ctx.name(i), ctx.int64([-1])], [f]);
-      return f;
-    });
-    const flatOut = ctx.tmp("recomputed");
-    for (const [k, i] of p.inputs.entries()) this.overrides.set(i.id, flat[k]);
-    this.overrides.set(v.id, flatOut);
-    opDefinition(p.op).lower(p, ctx);
-    for (const i of p.inputs) this.overrides.delete(i.id);
-    this.overrides.delete(v.id);
-    const shape = ctx.tmp("shape");
-    ctx.emit("Shape", [first], [shape]);
+    const first = p.inputs[0];
+    const lifted = ctx.tmp("lifted");
+    ctx.emit("Unsqueeze", [ctx.name(first), ctx.int64([0])], [lifted]);
+    const liftedOut = ctx.tmp("recomputed");
+    this.overrides.set(first.id, lifted);
+    this.overrides.set(v.id, liftedOut);
+    try {
+      opDefinition(p.op).lower(p, ctx);
+    } finally {
+      this.overrides.delete(first.id);
+      this.overrides.delete(v.id);
+    }
     const out = `v${v.id}@${at}`;
-    ctx.emit("Reshape", [flatOut, shape], [out]);
+    ctx.emit("Squeeze", [liftedOut, ctx.int64([0])], [out]);
     this.rematNames.set(key, out);
     return out;
   }

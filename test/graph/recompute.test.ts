@@ -69,10 +69,27 @@ test("backward nodes read a recomputed copy, not the forward's activation", () =
   }
 });
 
-test("only same-shape elementwise values can be marked", () => {
-  const g = new G.Graph("bad");
-  const x = g.input("x", "float32", [2, D]);
-  const bias = g.input("b", "float32", [D]);
-  assert.throws(() => G.recomputeInBackward(G.add(x, bias)), /not a same-shape elementwise op/);
+test("broadcasting inputs are recomputed alike; values of other ops or ranks are refused", async () => {
+  const g = new G.Graph("norm");
+  const x = g.input("x", "float32", ["b", D]);
+  const gain = g.input("gain", "float32", [D]);
+  const build = (mark: boolean) => {
+    // rmsNorm-like: x·r·gain with r [b, 1] and gain [D] broadcast.
+    const r = G.reciprocal(G.sqrt(G.add(G.reduceMean(G.mul(x, x), [-1], true), 1e-6)));
+    let y = G.mul(x, r);
+    if (mark) y = G.recomputeInBackward(y);
+    y = G.mul(y, gain);
+    if (mark) y = G.recomputeInBackward(y);
+    const z = G.mul(y, y);
+    return { z, gx: G.grad(G.reduceSum(z), [x])[0] };
+  };
+  const plain = build(false);
+  const marked = build(true);
+  const out = await (
+    await runtime.compile(g, { z0: plain.z, g0: plain.gx, z1: marked.z, g1: marked.gx })
+  ).run({ x: feeds.x, gain: feeds.wd.subarray(0, D) });
+  assert.deepEqual(out.z1.data, out.z0.data);
+  assert.deepEqual(out.g1.data, out.g0.data);
+  assert.throws(() => G.recomputeInBackward(G.add(gain, x)), /first input has the output's rank/);
   assert.throws(() => G.recomputeInBackward(G.matmul(x, G.transpose(x))), /MatMul/);
 });

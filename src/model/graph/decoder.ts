@@ -104,7 +104,7 @@ export function decoderStack(
   const values: Value[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     const prefix = `model.layers.${l}`;
-    const h = rmsNorm(x, m.weight(`${prefix}.input_layernorm.weight`), c.rmsNormEps);
+    const h = normKeptLight(x, m.weight(`${prefix}.input_layernorm.weight`), c.rmsNormEps);
     // Head h uses kv head ⌊h/G⌋ (HF repeat_kv), so q splits as [Hkv, G] and k/v broadcast over G.
     const q = transpose(
       reshape(projection(m, h, `${prefix}.self_attn.q_proj`), [B, S, hkv, groups, dh]),
@@ -125,7 +125,11 @@ export function decoderStack(
     const attended = attention({ layer: l, q: qr, k: kr, v });
     const merged = reshape(transpose(attended, [0, 3, 1, 2, 4]), [B, S, c.numHeads * dh]);
     x = add(x, projection(m, merged, `${prefix}.self_attn.o_proj`));
-    const h2 = rmsNorm(x, m.weight(`${prefix}.post_attention_layernorm.weight`), c.rmsNormEps);
+    const h2 = normKeptLight(
+      x,
+      m.weight(`${prefix}.post_attention_layernorm.weight`),
+      c.rmsNormEps,
+    );
     const gate = projection(m, h2, `${prefix}.mlp.gate_proj`);
     const up = projection(m, h2, `${prefix}.mlp.up_proj`);
     // Training keeps gate and up for the backward pass anyway; silu(gate) and the product
@@ -134,6 +138,22 @@ export function decoderStack(
     x = add(x, projection(m, act, `${prefix}.mlp.down_proj`));
   }
   return { hidden: x, keys, values };
+}
+
+/**
+ * RMSNorm whose [S, D] products (x·r, then ·gain) the backward pass recomputes from x and the
+ * per-row scale r, which it keeps anyway: the normalized input of the projections is then not
+ * kept per layer for their LoRA gradients (S·D floats each). Only when rmsNorm is built from
+ * those products (an engine with a fused norm keeps its own choice).
+ */
+function normKeptLight(x: Value, gain: Value, eps: number): Value {
+  const y = rmsNorm(x, gain, eps);
+  const scaled = y.producer.inputs[0];
+  if (y.producer.op === "Mul" && scaled?.producer.op === "Mul" && scaled.rank === y.rank) {
+    recomputeInBackward(scaled);
+    recomputeInBackward(y);
+  }
+  return y;
 }
 
 /**
