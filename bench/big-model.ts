@@ -146,17 +146,22 @@ const prompt = Array.from({ length: PROMPT }, token);
 const candidates = Array.from({ length: CANDIDATES }, () =>
   Array.from({ length: 6 + Math.floor(rng.uniform() * 5) }, token),
 );
-const estimate = estimateMemory(config, {
-  weightsBytes: parameterCount(config) * (weightsDtype === "stored" ? 2 : 4),
-  // Stored weights are memory-mapped from the checkpoint (no copy per graph); float32 ones held
-  // as constants are copied into the one live graph.
-  residentGraphs: weightsDtype === "float32" && frozenAs === "constant" ? 1 : 0,
-  lora: { r: 8, targets: PROJECTIONS },
-  batch: 1,
-  tokens: PROMPT + CANDIDATES * 10,
-  predicted: CANDIDATES * 10,
-  training: true,
+// The larger of the two phases' estimates: scoring 20 answers, the step's 1 + K (~10 tokens).
+const [scoreEstimate, stepEstimate] = [false, true].map((training) => {
+  const answers = training ? 1 + K : CANDIDATES;
+  return estimateMemory(config, {
+    weightsBytes: parameterCount(config) * (weightsDtype === "stored" ? 2 : 4),
+    // Stored weights are memory-mapped from the checkpoint (no copy per graph); float32 ones held
+    // as constants are copied into the one live graph.
+    residentGraphs: weightsDtype === "float32" && frozenAs === "constant" ? 1 : 0,
+    lora: training ? { r: 8, targets: PROJECTIONS } : undefined,
+    batch: 1,
+    tokens: PROMPT + answers * 10,
+    predicted: answers * 10,
+    training,
+  });
 });
+const estimate = stepEstimate.total > scoreEstimate.total ? stepEstimate : scoreEstimate;
 log(`estimated peak ${formatEstimate(estimate)}`);
 
 const headChunkRows =
@@ -249,7 +254,8 @@ console.log(
     score_peak_rss_gb,
     step_compile_s,
     peak_rss_gb: Number((peakRss() / 2 ** 30).toFixed(2)),
-    estimated_gb: Number((estimate.total / 2 ** 30).toFixed(2)),
+    estimated_gb: gb(estimate.total),
+    estimated_score_gb: gb(scoreEstimate.total),
     head_chunk_rows: headChunkRows ?? "default",
     mem_pattern: values["mem-pattern"],
     ...scorePeaks,

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import { RuntimeFailure } from "../io/errors.js";
 import type { LmConfig } from "./config.js";
+import { HEAD_CHUNK_ROWS } from "./graph/params.js";
 import { type Projection, parameterCount, projectionShape } from "./names.js";
 
 /** What a run will hold in memory, in bytes, by part. */
@@ -71,23 +72,25 @@ export function loraParameterCount(
 }
 
 /**
- * Estimates a run's peak memory. Activations: float32 copies of one layer's weights and of the
- * head, per-layer hidden
- * states (≈ 6·D + 3·I floats per token) and attention scores (heads·T² per sequence), all
- * layers' when training, plus the logits of the predicted positions (and their softmax).
+ * Estimates a run's peak memory. Activations: float32 copies of one layer's weights and of one
+ * chunk of the head (HEAD_CHUNK_ROWS rows), per-layer hidden states (training keeps ≈ 5·D + 2·I
+ * floats per token per layer — the MLP's and norms' products are recomputed — and the
+ * attention weights, heads·T² per sequence; inference one layer's ≈ 6·D + 3·I and scores),
+ * plus the logits of the predicted positions (and their softmax).
  */
 export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstimate {
   const D = config.hiddenSize;
   const I = config.intermediateSize;
   const L = config.numLayers;
   const T = plan.tokens;
-  const perLayerTokens = plan.batch * T * (6 * D + 3 * I) * 4;
-  const attention = plan.batch * config.numHeads * T * T * 4 * 2;
-  // float32 copies of 16-bit weights alive at once: one layer's and the head's (embedding rows
-  // are gathered in 16 bits, then cast).
+  const perLayerTokens = plan.batch * T * (plan.training ? 5 * D + 2 * I : 6 * D + 3 * I) * 4;
+  const attention = plan.batch * config.numHeads * T * T * 4 * (plan.training ? 1 : 2);
+  // float32 copies of 16-bit weights alive at once: one layer's and one head chunk's (embedding
+  // rows are gathered in 16 bits, then cast).
   const vocabMatrix = config.vocabSize * D * 4;
   const layerWeights =
-    ((parameterCount(config) - vocabMatrix / 4) / Math.max(1, L)) * 4 + vocabMatrix;
+    ((parameterCount(config) - vocabMatrix / 4) / Math.max(1, L)) * 4 +
+    Math.min(config.vocabSize, HEAD_CHUNK_ROWS) * D * 4;
   const logits = plan.batch * (plan.predicted ?? T) * config.vocabSize * 4 * 3;
   const activations =
     layerWeights +
