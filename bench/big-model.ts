@@ -6,7 +6,7 @@
 //   node --import tsx bench/big-model.ts --shape qwen2.5-0.5b|tinyllama-1.1b|llama2-7b
 //     [--weights-dtype stored|float32] [--frozen-as constant|input] [--provider cpu|cuda]
 //     [--head-chunk-rows N] (0: the whole 16-bit head cast at once) [--mem-pattern on|off]
-//     [--write-only]   (only (re)write the checkpoint)
+//     [--write-only]   (only (re)write the checkpoint) [--score-only] (no S-DPO step)
 // Each phase's peak is also split into anonymous memory (allocations) and file pages (the
 // memory-mapped weights), sampled by a worker thread: *_anon_gb, *_file_gb.
 // One shape per process (peak RSS is per process); --shape all runs each in a child process.
@@ -98,6 +98,7 @@ const { values } = parseArgs({
     "frozen-as": { type: "string", default: "constant" },
     provider: { type: "string", default: "cpu" },
     "write-only": { type: "boolean", default: false },
+    "score-only": { type: "boolean", default: false },
     "head-chunk-rows": { type: "string" },
     "mem-pattern": { type: "string", default: "on" },
   },
@@ -173,6 +174,13 @@ const runtime = new Runtime({
   memoryPattern: values["mem-pattern"] !== "off",
 });
 const sampler = startRssSampler();
+/** glibc malloc settings from the environment (they change how much freed memory is returned). */
+function mallocEnv(): string {
+  return Object.entries(process.env)
+    .filter(([k]) => k.startsWith("MALLOC_"))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
 const gb = (bytes: number) => Number((bytes / 2 ** 30).toFixed(2));
 /** The phase's peak split into allocations and mapped-file pages; resets for the next phase. */
 const phasePeaks = (phase: string) => {
@@ -209,6 +217,14 @@ log(
 );
 // One live graph holding the weights at a time.
 await model.releasePrograms?.();
+if (values["score-only"]) {
+  console.log(
+    JSON.stringify({ shape, score20_s, score_peak_rss_gb, ...scorePeaks, malloc: mallocEnv() }),
+  );
+  await runtime.dispose();
+  await sampler.stop();
+  process.exit(0);
+}
 
 const lora = initLoraWeights(config, PROJECTIONS, 8, 7);
 const step = stepProgram(
@@ -258,6 +274,7 @@ console.log(
     estimated_score_gb: gb(scoreEstimate.total),
     head_chunk_rows: headChunkRows ?? "default",
     mem_pattern: values["mem-pattern"],
+    malloc: mallocEnv(),
     ...scorePeaks,
     ...phasePeaks("step"),
   }),
