@@ -7,6 +7,7 @@
 //     [--weights-dtype stored|float32] [--frozen-as constant|input] [--provider cpu|cuda]
 //     [--head-chunk-rows N] (0: the whole 16-bit head cast at once) [--mem-pattern on|off]
 //     [--write-only]   (only (re)write the checkpoint) [--score-only] (no S-DPO step)
+//     [--layers N]     (the shape cut to N layers: per-layer memory from two runs)
 // Each phase's peak is also split into anonymous memory (allocations) and file pages (the
 // memory-mapped weights), sampled by a worker thread: *_anon_gb, *_file_gb.
 // One shape per process (peak RSS is per process); --shape all runs each in a child process.
@@ -99,6 +100,7 @@ const { values } = parseArgs({
     provider: { type: "string", default: "cpu" },
     "write-only": { type: "boolean", default: false },
     "score-only": { type: "boolean", default: false },
+    layers: { type: "string" },
     "head-chunk-rows": { type: "string" },
     "mem-pattern": { type: "string", default: "on" },
   },
@@ -119,17 +121,28 @@ if (shape === "all") {
   process.exit(0);
 }
 
-const config = SHAPES[shape];
-if (!config) {
+const full = SHAPES[shape];
+if (!full) {
   console.error(`--shape: expected one of ${Object.keys(SHAPES).join(", ")}, all; got ${shape}`);
   process.exit(2);
 }
+// --layers N: the shape truncated to N layers (per-layer costs from two runs; own checkpoint).
+const layers = values.layers === undefined ? full.numLayers : Number(values.layers);
+if (!Number.isInteger(layers) || layers < 1) {
+  console.error(`--layers: expected a whole number ≥ 1, got ${values.layers}`);
+  process.exit(2);
+}
+const config: LmConfig = { ...full, numLayers: layers };
 const weightsDtype = values["weights-dtype"] as "stored" | "float32";
 const frozenAs = values["frozen-as"] as "constant" | "input";
 const log = (m: string) => process.stderr.write(`[${shape}] ${m}\n`);
 const seconds = (t0: number) => Number(((performance.now() - t0) / 1000).toFixed(2));
 
-const dir = join(".tmp", "big-model", shape);
+const dir = join(
+  ".tmp",
+  "big-model",
+  layers === full.numLayers ? shape : `${shape}-${layers}layers`,
+);
 if (!existsSync(join(dir, "model.safetensors.index.json")) || values["write-only"]) {
   log(`writing a random BF16 checkpoint (${(parameterCount(config) / 1e9).toFixed(2)}B) to ${dir}`);
   const t0 = performance.now();
@@ -259,6 +272,7 @@ log(`S-DPO step in ${lora_step_s} s (compile ${step_compile_s} s), loss ${loss.t
 console.log(
   JSON.stringify({
     shape,
+    layers,
     params_b: Number((parameterCount(config) / 1e9).toFixed(3)),
     weights_dtype: weightsDtype,
     frozen_as: frozenAs,
