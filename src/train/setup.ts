@@ -9,15 +9,19 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { startProgress } from "../io/progress.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
+import type { ItemProjection } from "../model/graph/params.js";
 import { initLoraWeights } from "../model/lora.js";
 import type { Projection } from "../model/names.js";
 import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../model/peft.js";
+import { growForTokens, initTokenRows, type TrainableTokens } from "../model/peft-tokens.js";
+import { newItemProjection } from "../model/resize.js";
 import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { float32Of, type Weights } from "../model/weights.js";
 import { checkObjectiveData, isPreference } from "../objectives/index.js";
 import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
+import { foldProjection, readItemTable } from "./item-init.js";
 import { withItemTokens } from "./items.js";
 
 export interface StartingPoint {
@@ -25,8 +29,12 @@ export interface StartingPoint {
   modelConfig: LmConfig;
   weights: Weights;
   tokenizer: LmTokenizer;
-  /** LoRA runs: the adapter being trained (fresh, or the earlier stage's). */
-  adapter?: { config: LoraAdapterConfig; weights: LoraWeights };
+  /** LoRA runs: the adapter being trained (fresh, or the earlier stage's), with the token rows
+   *  of item tokens the vocabulary gained. */
+  adapter?: { config: LoraAdapterConfig; weights: LoraWeights; tokens?: TrainableTokens };
+  /** `itemInit`: the item rows' projection (trained) and how many items had no SASRec row. */
+  projection?: ItemProjection;
+  itemInit?: { items: number; missing: number };
   /** Full fine-tuning of a 16-bit model with `weightsDtype: stored`: the weights as stored
    *  (memory-mapped), for the frozen reference model; `weights` holds the float32 masters. */
   referenceWeights?: Weights;
@@ -44,69 +52,82 @@ export async function loadStartingPoint(
   // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped) unless the run
   // says float32; full fine-tuning trains float32 masters decoded from it (below).
   const loaded = await loadCheckpoint(modelDir, { weightsDtype: config.weightsDtype });
-  const {
-    config: modelConfig,
-    weights,
-    tokenizer,
-  } = await withItemTokens(
+  const earlier = config.lora && config.initAdapter ? await loadAdapter(config) : undefined;
+  // An earlier adapter with token rows grew the vocabulary: its tokenizer, a base grown to fit.
+  const grown = growForTokens(loaded.config, loaded.weights, earlier?.tokens);
+  const tokenizerDir = [config.initAdapter, modelDir].find(
+    (dir) => dir && existsSync(join(dir, "tokenizer.json")),
+  );
+  const start = await withItemTokens(
     config,
-    {
-      config: loaded.config,
-      weights: loaded.weights,
-      tokenizer: await LmTokenizer.load(
-        existsSync(join(modelDir, "tokenizer.json")) ? modelDir : config.model,
-      ),
-    },
+    { ...grown, tokenizer: await LmTokenizer.load(tokenizerDir ?? config.model) },
     runDir,
   );
-  let adapter: { config: LoraAdapterConfig; weights: LoraWeights } | undefined;
+  const { config: modelConfig, tokenizer, added } = start;
+  // Full fine-tuning updates float32 weights: masters decoded (exactly) from 16-bit ones; the
+  // frozen reference keeps the weights as loaded, unless item rows are projected into them.
+  const masters = config.lora ? start.weights : float32Masters(start.weights);
+  const weights = masters;
+  if (config.itemInit && !added)
+    throw new TrainingError(
+      `--item-init ${config.itemInit}: the starting model already has item tokens (${tokenizer.dir}); item-init applies to the run that adds them`,
+    );
+  let adapter: StartingPoint["adapter"];
   if (config.lora) {
-    const adapterConfig: LoraAdapterConfig = {
-      r: config.lora.r,
-      loraAlpha: config.lora.alpha,
-      loraDropout: config.lora.dropout,
-      targetModules: [...config.lora.targets],
-      baseModelNameOrPath: config.model,
-      useRslora: false,
-      extra: {},
+    adapter = earlier ?? {
+      config: {
+        r: config.lora.r,
+        loraAlpha: config.lora.alpha,
+        loraDropout: config.lora.dropout,
+        targetModules: [...config.lora.targets],
+        baseModelNameOrPath: config.model,
+        useRslora: false,
+        extra: {},
+      },
+      weights: initLoraWeights(
+        modelConfig,
+        config.lora.targets as Projection[],
+        config.lora.r,
+        config.seed,
+      ),
     };
-    if (config.initAdapter) {
-      const loaded = await loadLoraAdapter(config.initAdapter);
-      if (
-        loaded.config.r !== adapterConfig.r ||
-        loaded.config.loraAlpha !== adapterConfig.loraAlpha
-      ) {
-        throw new TrainingError(
-          `${config.initAdapter}: adapter has r=${loaded.config.r}, alpha=${loaded.config.loraAlpha}; the run asks for r=${adapterConfig.r}, alpha=${adapterConfig.loraAlpha}`,
-        );
-      }
-      adapter = {
-        config: { ...loaded.config, baseModelNameOrPath: config.model },
-        weights: loaded.weights,
-      };
-    } else {
-      adapter = {
-        config: adapterConfig,
-        weights: initLoraWeights(
-          modelConfig,
-          config.lora.targets as Projection[],
-          config.lora.r,
-          config.seed,
-        ),
-      };
-    }
+    // Added item tokens: their rows are trained beside the factors (PEFT trainable tokens).
+    if (added && !adapter.tokens)
+      adapter = { ...adapter, tokens: initTokenRows(modelConfig, weights, added.ids) };
   }
-
-  if (config.lora) return { modelDir, modelConfig, weights, tokenizer, adapter };
-  const masters = float32Masters(weights);
+  let projection: ItemProjection | undefined;
+  let itemInit: StartingPoint["itemInit"];
+  if (config.itemInit && added) {
+    const table = await readItemTable(config.itemInit, added.items);
+    projection = newItemProjection(modelConfig, added.ids, table, config.seed);
+    // Step 0's rows written in, so the reference and a step-0 checkpoint are the projected model.
+    foldProjection(projection, { weights, tokens: adapter?.tokens });
+    itemInit = { items: added.items.length, missing: table.missing };
+  }
+  const referenceWeights = masters !== start.weights && !projection ? start.weights : undefined;
   return {
     modelDir,
     modelConfig,
-    weights: masters,
+    weights,
     tokenizer,
     adapter,
-    referenceWeights: masters === weights ? undefined : weights,
+    projection,
+    itemInit,
+    referenceWeights,
   };
+}
+
+/** The earlier stage's adapter (`initAdapter`), checked against the run's LoRA settings. */
+async function loadAdapter(config: TrainConfig) {
+  const dir = config.initAdapter!;
+  const loaded = await loadLoraAdapter(dir);
+  const lora = config.lora!;
+  if (loaded.config.r !== lora.r || loaded.config.loraAlpha !== lora.alpha) {
+    throw new TrainingError(
+      `${dir}: adapter has r=${loaded.config.r}, alpha=${loaded.config.loraAlpha}; the run asks for r=${lora.r}, alpha=${lora.alpha}`,
+    );
+  }
+  return { ...loaded, config: { ...loaded.config, baseModelNameOrPath: config.model } };
 }
 
 /** Float32 copies (decoded exactly) of the 16-bit stored tensors, for full fine-tuning: the

@@ -25,6 +25,7 @@ import {
 } from "../../graph/index.js";
 import { ropeInverseFrequencies } from "../rope.js";
 import type { BoundModel } from "./params.js";
+import { embedWithRows, withRowColumns } from "./token-rows.js";
 
 /** Additive attention bias for masked-out keys: large enough to vanish in softmax, yet finite. */
 export const MASKED = -1e9;
@@ -55,9 +56,11 @@ export function projection(m: BoundModel, x: Value, module: string): Value {
   return y;
 }
 
-/** Token embeddings of int64 ids [...] → [..., D]. */
+/** Token embeddings of int64 ids [...] → [..., D] (replacement token rows applied). */
 export function embed(m: BoundModel, ids: Value): Value {
-  return gather(m.weight("model.embed_tokens.weight"), ids, 0);
+  const rows = m.tokenRows("model.embed_tokens");
+  const weight = m.weight("model.embed_tokens.weight");
+  return rows ? embedWithRows(weight, ids, rows.indices, rows.rows) : gather(weight, ids, 0);
 }
 
 /** cos and sin tables [B, S, dh] for int64 positions [B, S], as HF computes them (float32). */
@@ -166,16 +169,21 @@ export function lmHead(m: BoundModel, hidden: Value): Value {
   const normed = rmsNorm(hidden, m.weight("model.norm.weight"), m.config.rmsNormEps);
   const head = m.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
   const V = m.config.vocabSize;
-  const rows = m.headChunkRows;
-  if (rows < V && m.storedRows(head, 0, Math.min(rows, V)) !== undefined) {
+  const chunkRows = m.headChunkRows;
+  let logits: Value;
+  if (chunkRows < V && m.storedRows(head, 0, Math.min(chunkRows, V)) !== undefined) {
     const parts: Value[] = [];
-    for (let start = 0; start < V; start += rows) {
-      const chunk = m.storedRows(head, start, Math.min(start + rows, V))!;
+    for (let start = 0; start < V; start += chunkRows) {
+      const chunk = m.storedRows(head, start, Math.min(start + chunkRows, V))!;
       parts.push(matmul(normed, transpose(chunk)));
     }
-    return concat(parts, -1);
+    logits = concat(parts, -1);
+  } else {
+    logits = matmul(normed, transpose(m.weight(head)));
   }
-  return matmul(normed, transpose(m.weight(head)));
+  // Token rows (a tied head shares the embedding's) replace their columns of the logits.
+  const rows = m.tokenRows(head.slice(0, -".weight".length));
+  return rows ? withRowColumns(logits, normed, rows.indices, rows.rows) : logits;
 }
 
 /** Scaled dot-product attention scores q·kᵀ/√dh. */
