@@ -1,6 +1,6 @@
 // The LM head of a 16-bit frozen model multiplied in vocabulary chunks (no float32 copy of the
 // whole head) against the unchunked head: logits, scores and LoRA gradients, bits in memory and
-// file-backed (a checkpoint's shards), tied and untied heads.
+// file-backed (a checkpoint's shards), tied and untied heads, with PEFT token rows.
 
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -14,8 +14,10 @@ import { loadCheckpoint } from "../../src/model/checkpoint.js";
 import type { LmConfig } from "../../src/model/config.js";
 import type { BindOptions } from "../../src/model/graph/params.js";
 import { forwardProgram, sharedPrefixProgram } from "../../src/model/graph/programs.js";
+import { LanguageModel } from "../../src/model/lm.js";
 import { initLoraWeights } from "../../src/model/lora.js";
 import { PROJECTIONS } from "../../src/model/names.js";
+import { initTokenRows } from "../../src/model/peft-tokens.js";
 import { writeRandomCheckpoint } from "../../src/model/random-checkpoint.js";
 import type { Weights } from "../../src/model/weights.js";
 import { testRuntime, tinyConfig, tinyWeights } from "./tiny.js";
@@ -154,4 +156,41 @@ test("float32 heads are not chunked (there is no 16-bit copy to spare)", () => {
   const config = tinyConfig({ tieWordEmbeddings: false });
   const program = forwardProgram(config, tinyWeights(config, 3), { headChunkRows: 8 });
   assert.equal(program.graph.nodes.filter((n) => /rows_/.test(String(n.attrs.name))).length, 0);
+});
+
+test("token rows (PEFT trainable tokens) replace their logits columns the same with a chunked head", async () => {
+  for (const tie of [true, false]) {
+    const config = tinyConfig({ tieWordEmbeddings: tie });
+    const weights = bf16(tinyWeights(config, 6));
+    const tokens = initTokenRows(config, weights, [3, 20, 36]);
+    for (const t of tokens.values())
+      for (let i = 0; i < t.rows.data.length; i++) t.rows.data[i] = 0.05 * ((i % 11) - 5);
+    const adapter = {
+      config: {
+        r: 2,
+        loraAlpha: 4,
+        loraDropout: 0,
+        targetModules: ["q_proj", "v_proj"],
+        baseModelNameOrPath: null,
+        useRslora: false,
+        extra: {},
+      },
+      weights: initLoraWeights(config, ["q_proj", "v_proj"], 2, 3),
+      tokens,
+    };
+    const lm = (headChunkRows: number) =>
+      new LanguageModel(config, weights, { runtime: testRuntime, adapter, headChunkRows });
+    const ids = [1, 3, 20, 36, 5];
+    const chunked = await lm(8).logits(ids);
+    const whole = await lm(config.vocabSize).logits(ids);
+    assert.deepEqual(chunked.data, whole.data);
+    // The rows matter: without them the token columns differ.
+    const plain = await new LanguageModel(config, weights, {
+      runtime: testRuntime,
+      adapter: { ...adapter, tokens: undefined },
+      headChunkRows: 8,
+    }).logits(ids);
+    const V = config.vocabSize;
+    assert.notEqual((plain.data as Float32Array)[V + 20], (chunked.data as Float32Array)[V + 20]);
+  }
 });
