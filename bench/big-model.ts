@@ -5,7 +5,11 @@
 //
 //   node --import tsx bench/big-model.ts --shape qwen2.5-0.5b|tinyllama-1.1b|llama2-7b
 //     [--weights-dtype stored|float32] [--frozen-as constant|input] [--provider cpu|cuda]
-//     [--write-only]   (only (re)write the checkpoint)
+//     [--head-chunk-rows N] (0: the whole 16-bit head cast at once) [--mem-pattern on|off]
+//     [--write-only]   (only (re)write the checkpoint) [--score-only] (no S-DPO step)
+//     [--layers N]     (the shape cut to N layers: per-layer memory from two runs)
+// Each phase's peak is also split into anonymous memory (allocations) and file pages (the
+// memory-mapped weights), sampled by a worker thread: *_anon_gb, *_file_gb.
 // One shape per process (peak RSS is per process); --shape all runs each in a child process.
 
 import { spawnSync } from "node:child_process";
@@ -23,6 +27,7 @@ import { PROJECTIONS, parameterCount } from "../src/model/names.js";
 import { writeRandomCheckpoint } from "../src/model/random-checkpoint.js";
 import { AdamW } from "../src/train/optim.js";
 import { stepProgram } from "../src/train/program.js";
+import { startRssSampler } from "./rss-sampler.js";
 
 const base = {
   ropeScaling: { type: "default" } as const,
@@ -94,6 +99,10 @@ const { values } = parseArgs({
     "frozen-as": { type: "string", default: "constant" },
     provider: { type: "string", default: "cpu" },
     "write-only": { type: "boolean", default: false },
+    "score-only": { type: "boolean", default: false },
+    layers: { type: "string" },
+    "head-chunk-rows": { type: "string" },
+    "mem-pattern": { type: "string", default: "on" },
   },
 });
 const shape = values.shape!;
@@ -112,17 +121,28 @@ if (shape === "all") {
   process.exit(0);
 }
 
-const config = SHAPES[shape];
-if (!config) {
+const full = SHAPES[shape];
+if (!full) {
   console.error(`--shape: expected one of ${Object.keys(SHAPES).join(", ")}, all; got ${shape}`);
   process.exit(2);
 }
+// --layers N: the shape truncated to N layers (per-layer costs from two runs; own checkpoint).
+const layers = values.layers === undefined ? full.numLayers : Number(values.layers);
+if (!Number.isInteger(layers) || layers < 1) {
+  console.error(`--layers: expected a whole number ≥ 1, got ${values.layers}`);
+  process.exit(2);
+}
+const config: LmConfig = { ...full, numLayers: layers };
 const weightsDtype = values["weights-dtype"] as "stored" | "float32";
 const frozenAs = values["frozen-as"] as "constant" | "input";
 const log = (m: string) => process.stderr.write(`[${shape}] ${m}\n`);
 const seconds = (t0: number) => Number(((performance.now() - t0) / 1000).toFixed(2));
 
-const dir = join(".tmp", "big-model", shape);
+const dir = join(
+  ".tmp",
+  "big-model",
+  layers === full.numLayers ? shape : `${shape}-${layers}layers`,
+);
 if (!existsSync(join(dir, "model.safetensors.index.json")) || values["write-only"]) {
   log(`writing a random BF16 checkpoint (${(parameterCount(config) / 1e9).toFixed(2)}B) to ${dir}`);
   const t0 = performance.now();
@@ -140,27 +160,61 @@ const prompt = Array.from({ length: PROMPT }, token);
 const candidates = Array.from({ length: CANDIDATES }, () =>
   Array.from({ length: 6 + Math.floor(rng.uniform() * 5) }, token),
 );
-const estimate = estimateMemory(config, {
-  weightsBytes: parameterCount(config) * (weightsDtype === "stored" ? 2 : 4),
-  // Stored weights are memory-mapped from the checkpoint (no copy per graph); float32 ones held
-  // as constants are copied into the one live graph.
-  residentGraphs: weightsDtype === "float32" && frozenAs === "constant" ? 1 : 0,
-  lora: { r: 8, targets: PROJECTIONS },
-  batch: 1,
-  tokens: PROMPT + CANDIDATES * 10,
-  predicted: CANDIDATES * 10,
-  training: true,
+// The larger of the two phases' estimates: scoring 20 answers, the step's 1 + K (~10 tokens).
+const [scoreEstimate, stepEstimate] = [false, true].map((training) => {
+  const answers = training ? 1 + K : CANDIDATES;
+  return estimateMemory(config, {
+    weightsBytes: parameterCount(config) * (weightsDtype === "stored" ? 2 : 4),
+    // Stored weights are memory-mapped from the checkpoint (no copy per graph); float32 ones held
+    // as constants are copied into the one live graph.
+    residentGraphs: weightsDtype === "float32" && frozenAs === "constant" ? 1 : 0,
+    lora: training ? { r: 8, targets: PROJECTIONS } : undefined,
+    batch: 1,
+    tokens: PROMPT + answers * 10,
+    predicted: answers * 10,
+    training,
+  });
 });
+const estimate = stepEstimate.total > scoreEstimate.total ? stepEstimate : scoreEstimate;
 log(`estimated peak ${formatEstimate(estimate)}`);
 
+const headChunkRows =
+  values["head-chunk-rows"] === undefined
+    ? undefined
+    : Number(values["head-chunk-rows"]) || Number.POSITIVE_INFINITY;
 const runtime = new Runtime({
   provider: values.provider as "cpu" | "cuda",
+  memoryPattern: values["mem-pattern"] !== "off",
 });
+const sampler = startRssSampler();
+/** glibc malloc settings from the environment (they change how much freed memory is returned). */
+function mallocEnv(): string {
+  return Object.entries(process.env)
+    .filter(([k]) => k.startsWith("MALLOC_"))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
+const gb = (bytes: number) => Number((bytes / 2 ** 30).toFixed(2));
+/** The phase's peak split into allocations and mapped-file pages; resets for the next phase. */
+const phasePeaks = (phase: string) => {
+  const p = sampler.read();
+  sampler.reset();
+  return {
+    [`${phase}_peak_sampled_gb`]: gb(p.total),
+    [`${phase}_anon_gb`]: gb(p.atPeakAnon),
+    [`${phase}_file_gb`]: gb(p.atPeakFile),
+  };
+};
 let t0 = performance.now();
 const lm = await LanguageModel.load(dir, { runtime, weightsDtype });
 const load_s = seconds(t0);
 log(`loaded in ${load_s} s; peak RSS ${(peakRss() / 2 ** 30).toFixed(2)} GiB`);
-const model = new LanguageModel(lm.config, lm.weights, { runtime, weightsAs: frozenAs });
+const model = new LanguageModel(lm.config, lm.weights, {
+  runtime,
+  weightsAs: frozenAs,
+  headChunkRows,
+});
+phasePeaks("load");
 
 t0 = performance.now();
 await model.score([prompt.slice(0, 4)], [[candidates[0]]]); // compile
@@ -170,18 +224,27 @@ const scored = await model.score([prompt], [candidates]);
 const score20_s = seconds(t0);
 if (!scored.logpSum[0].every(Number.isFinite)) throw new Error("scores are not finite");
 const score_peak_rss_gb = Number((peakRss() / 2 ** 30).toFixed(2));
+const scorePeaks = phasePeaks("score");
 log(
   `scored 20 in ${score20_s} s (compile ${score_compile_s} s); peak RSS ${score_peak_rss_gb} GiB`,
 );
 // One live graph holding the weights at a time.
 await model.releasePrograms?.();
+if (values["score-only"]) {
+  console.log(
+    JSON.stringify({ shape, score20_s, score_peak_rss_gb, ...scorePeaks, malloc: mallocEnv() }),
+  );
+  await runtime.dispose();
+  await sampler.stop();
+  process.exit(0);
+}
 
 const lora = initLoraWeights(config, PROJECTIONS, 8, 7);
 const step = stepProgram(
   config,
   lm.weights,
   { type: "sdpo", beta: 1, negatives: K },
-  { trainable: "lora", frozenAs, lora: { weights: lora, scaling: 16 / 8 } },
+  { trainable: "lora", frozenAs, lora: { weights: lora, scaling: 16 / 8 }, headChunkRows },
 );
 t0 = performance.now();
 const compiled = await runtime.compile(step.graph, step.outputs);
@@ -209,6 +272,7 @@ log(`S-DPO step in ${lora_step_s} s (compile ${step_compile_s} s), loss ${loss.t
 console.log(
   JSON.stringify({
     shape,
+    layers,
     params_b: Number((parameterCount(config) / 1e9).toFixed(3)),
     weights_dtype: weightsDtype,
     frozen_as: frozenAs,
@@ -220,7 +284,14 @@ console.log(
     score_peak_rss_gb,
     step_compile_s,
     peak_rss_gb: Number((peakRss() / 2 ** 30).toFixed(2)),
-    estimated_gb: Number((estimate.total / 2 ** 30).toFixed(2)),
+    estimated_gb: gb(estimate.total),
+    estimated_score_gb: gb(scoreEstimate.total),
+    head_chunk_rows: headChunkRows ?? "default",
+    mem_pattern: values["mem-pattern"],
+    malloc: mallocEnv(),
+    ...scorePeaks,
+    ...phasePeaks("step"),
   }),
 );
 await runtime.dispose();
+await sampler.stop();

@@ -3,32 +3,17 @@
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { weightsDtypeSchema } from "../graph/options.js";
 import { assertDirWritable } from "../io/atomic.js";
-import {
-  loadCheckpoint,
-  planWeights,
-  saveCheckpoint,
-  type WeightsDtype,
-} from "../model/checkpoint.js";
+import { loadCheckpoint, planWeights, saveCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { parameterCount } from "../model/names.js";
 import { isPresetName, PRESET_NAMES, type PresetName, presetConfig } from "../model/presets.js";
+import { describeWeights } from "../model/run-memory.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { countParameters } from "../model/weights.js";
 import { parseInteger } from "./args.js";
 import { CliError } from "./errors.js";
 import { registerModelMerge, registerModelRun } from "./model-run.js";
 import { weightsDtypeOption } from "./options.js";
-
-/** What a model directory's frozen weights will be held as, for `model info`. */
-export function describeWeights(
-  dtypes: Record<string, number>,
-  weightsDtype: WeightsDtype,
-): string {
-  const sixteen = (dtypes.BF16 ?? 0) + (dtypes.F16 ?? 0) > 0;
-  if (weightsDtype === "float32" || !sixteen) return "float32 in memory";
-  const kinds = ["BF16", "F16"].filter((d) => dtypes[d]).join("/");
-  return `${kinds} as stored (memory-mapped from the checkpoint, cast to float32 per use)${dtypes.F32 ? "; F32 tensors in memory" : ""}`;
-}
 
 /** Registers the `model` command group and its subcommands on the program. */
 export function registerModel(program: CommandUnknownOpts): void {

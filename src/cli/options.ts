@@ -5,12 +5,7 @@
 
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { z } from "zod";
-import {
-  PROVIDERS,
-  runtimeOptionsSchema,
-  WEIGHTS_DTYPES,
-  weightsDtypeSchema,
-} from "../graph/options.js";
+import { PROVIDERS, runtimeOptionsSchema, WEIGHTS_DTYPES } from "../graph/options.js";
 
 type Field = z.core.$ZodType;
 type Def = {
@@ -144,12 +139,13 @@ export function threadsOption(): Option {
   return schemaOption("threads", runtimeOptionsSchema.shape.threads);
 }
 
-/** `--weights-dtype stored|float32`, declared once (graph/options.ts); absent when not given. */
+/** `--weights-dtype stored|float32`, declared once (the runtime schema); absent when not given
+ *  (the schema says stored). */
 export function weightsDtypeOption() {
-  return new Option(
-    "--weights-dtype <dtype>",
-    `${weightsDtypeSchema.description} (default: stored)`,
-  ).choices(WEIGHTS_DTYPES);
+  const field = runtimeOptionsSchema.shape.weightsDtype;
+  return new Option("--weights-dtype <dtype>", `${field.description} (default: stored)`).choices(
+    WEIGHTS_DTYPES,
+  );
 }
 
 /** Appends "(required)" to the help of every mandatory option, in every subcommand. */

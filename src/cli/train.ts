@@ -6,7 +6,13 @@ import { handleInterrupts } from "../io/interrupt.js";
 import { objectiveDefinitions } from "../objectives/index.js";
 import { loraSchema, trainOptionsShape } from "../train/config.js";
 import { train } from "../train/trainer.js";
-import { providerOption, schemaOption, schemaOptions, threadsOption } from "./options.js";
+import {
+  providerOption,
+  schemaOption,
+  schemaOptions,
+  threadsOption,
+  weightsDtypeOption,
+} from "./options.js";
 import { registerBaselineTrain } from "./train-baselines.js";
 import { newRunConfig, parseLoraPair, resumeConfig } from "./train-config.js";
 
@@ -50,6 +56,7 @@ export function registerTrain(program: CommandUnknownOpts): void {
     recpoDefaultSignals,
     threads: _threads,
     provider: _provider,
+    weightsDtype: _weightsDtype,
     ...loop
   } = trainOptionsShape;
   for (const definition of definitions) {
@@ -64,6 +71,7 @@ export function registerTrain(program: CommandUnknownOpts): void {
       ...schemaOptions(loop, undefined, { itemInit: { arg: "run" } }),
       threadsOption(),
       providerOption(),
+      weightsDtypeOption(),
       new Option("--quiet", "no progress output"),
       new Option("--no-verify", "skip the dataset's sha256 check (its counts are always checked)"),
     ];

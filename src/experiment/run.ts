@@ -182,6 +182,7 @@ export async function runExperiment(
     let key: string;
     let row: Omit<ResultRow, "evalSeconds" | "metrics">;
     let maxPromptTokens: number | undefined;
+    let weightsDtype: TrainConfig["weightsDtype"] | undefined;
     if (isBaselineStage(stage)) {
       header(`stage ${name} (baseline ${stage.baseline})`);
       const done = await runBaselineStage(stage, runDir, {
@@ -236,6 +237,7 @@ export async function runExperiment(
           : ((overrides as Partial<TrainConfig>).lora ?? settings.lora ?? null),
       });
       maxPromptTokens = trainConfig.maxPromptTokens;
+      weightsDtype = trainConfig.weightsDtype;
       const { data: _d, model: _m, initAdapter: _a, initModel: _i, ...rest } = trainConfig;
       const { itemInit: _ii, ...keyed } = rest; // keyed on the SASRec stage, not its folder
       const sasrecKey = itemStage ? { itemInit: stageKeys.get(itemStage) } : {};
@@ -298,6 +300,7 @@ export async function runExperiment(
         maxNewTokens: config.evaluation.maxNewTokens,
         batchSize: config.evaluation.batchSize,
         maxPromptTokens,
+        weightsDtype,
         quiet,
       });
       metrics = result.metrics;

@@ -31,6 +31,9 @@ export interface RuntimeOptions {
    *  of a 0.5 GiB BF16 weight — while plain allocation returns each layer's float32 copy of a
    *  16-bit weight as soon as its last consumer ran. */
   memoryArena?: boolean | "training";
+  /** ONNX Runtime's memory pattern (default on, ORT's default): after a run it plans one block
+   *  for every intermediate tensor of that input shape. */
+  memoryPattern?: boolean;
   /** Path prefix for ONNX Runtime's profiler (default off): each session writes a Chrome-trace
    *  JSON of per-node times to `<prefix>-<n>_<date>.json` (see `CompiledGraph.endProfiling`). */
   profilePrefix?: string;
@@ -76,6 +79,7 @@ export class Runtime {
   readonly optimization: NonNullable<RuntimeOptions["optimization"]>;
   readonly externalMinBytes: number;
   readonly memoryArena: boolean | "training";
+  readonly memoryPattern: boolean;
   readonly profilePrefix: string | undefined;
   private profiledSessions = 0;
   /** Profiler file prefix by session cache key (a profiling runtime only). */
@@ -88,6 +92,7 @@ export class Runtime {
     this.optimization = options.optimization ?? "all";
     this.externalMinBytes = options.externalMinBytes ?? 2 ** 20;
     this.memoryArena = options.memoryArena ?? "training";
+    this.memoryPattern = options.memoryPattern ?? true;
     this.profilePrefix = options.profilePrefix;
   }
 
@@ -117,6 +122,7 @@ export class Runtime {
         executionMode: "sequential",
         graphOptimizationLevel: this.optimization,
         enableCpuMemArena: this.arenaFor(graph),
+        enableMemPattern: this.memoryPattern,
         // Frozen weights are initializers listed as inputs on purpose (no folding, no copies);
         // ONNX Runtime warns about each one.
         logSeverityLevel: 3,

@@ -70,10 +70,12 @@ export function packCompletions(
   promptLengths: readonly number[],
   padId: number,
   dtype: FloatDType = "float32",
+  /** Pad completions to at least this many tokens (chunks of one batch keep its length). */
+  minLength = 1,
 ): CompletionTensors {
   const B = completions.length;
   const N = Math.max(1, ...completions.map((c) => c.length));
-  const Tc = Math.max(1, ...completions.flatMap((c) => c.map((x) => x.length)));
+  const Tc = Math.max(minLength, ...completions.flatMap((c) => c.map((x) => x.length)));
   const ids = new BigInt64Array(B * N * Tc).fill(BigInt(padId));
   const positions = new BigInt64Array(B * N * Tc);
   const mask = floatArray(dtype, B * N * Tc);

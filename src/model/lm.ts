@@ -40,6 +40,8 @@ export interface LanguageModelOptions {
    *  updating the arrays in place is seen by the next call). 16-bit stored weights are always
    *  resident. */
   weightsAs?: "constant" | "input";
+  /** Vocabulary rows per chunk of a 16-bit frozen LM head (see BindOptions.headChunkRows). */
+  headChunkRows?: number;
   /** A training run's item projection (its arrays are read at every call, like `input`). */
   projection?: ItemProjection;
 }
@@ -69,6 +71,9 @@ export interface Generation {
   candidate?: number;
 }
 
+/** Default bound on a scoring run's logits (and their log-softmax), in bytes. */
+export const SCORE_LOGITS_BUDGET = 256 * 2 ** 20;
+
 interface Compiled {
   program: Program;
   graph: CompiledGraph;
@@ -79,6 +84,7 @@ export class LanguageModel {
   readonly runtime: Runtime;
   readonly adapter?: Adapter;
   private readonly weightsAs: "constant" | "input";
+  private readonly headChunkRows: number | undefined;
   private readonly projection?: ItemProjection;
   private readonly compiled = new Map<string, Promise<Compiled>>();
 
@@ -90,6 +96,7 @@ export class LanguageModel {
     this.runtime = options.runtime ?? new Runtime();
     this.adapter = options.adapter;
     this.weightsAs = options.weightsAs ?? "constant";
+    this.headChunkRows = options.headChunkRows;
     this.projection = options.projection;
     if (this.adapter) validateLoraForModel(this.adapter.weights, config);
     const problem = this.adapter?.tokens && tokenRowsProblem(this.adapter.tokens, config);
@@ -123,6 +130,7 @@ export class LanguageModel {
       lora,
       tokens: this.adapter?.tokens,
       projection: this.projection,
+      headChunkRows: this.headChunkRows,
     };
   }
 
@@ -188,11 +196,17 @@ export class LanguageModel {
     return rows;
   }
 
-  /** Log-probs of completions given prompts, each prompt run once for all its completions. */
+  /**
+   * Log-probs of completions given prompts, each prompt run once for all its completions — or,
+   * when a batch's logits would exceed `logitsBudget` bytes, once per chunk of completions, so
+   * the activations of a run stay bounded (eval's 8 prompts × 20 candidates at a 152k
+   * vocabulary would be ~1 GB of logits). Chunks keep the batch's padding: results are
+   * identical.
+   */
   async score(
     prompts: readonly (readonly number[])[],
     completions: readonly (readonly (readonly number[])[])[],
-    options: { batchSize?: number; padding?: PaddingSide } = {},
+    options: { batchSize?: number; padding?: PaddingSide; logitsBudget?: number } = {},
   ): Promise<ScoreResult> {
     if (prompts.length !== completions.length) {
       throw new Error(
@@ -203,24 +217,37 @@ export class LanguageModel {
       sharedPrefixProgram(this.config, this.weights, this.bindOptions()),
     );
     const batchSize = options.batchSize ?? 8;
+    const budget = options.logitsBudget ?? SCORE_LOGITS_BUDGET;
     const result: ScoreResult = { logpSum: [], tokenCount: [] };
     for (let start = 0; start < prompts.length; start += batchSize) {
       const ps = prompts.slice(start, start + batchSize);
       const cs = completions.slice(start, start + batchSize);
       const packed = packPrompts(ps, options.padding ?? "left", this.padId);
       const { lengths, ...promptFeeds } = packed;
-      const out = await graph.run({
-        ...program.model.feeds,
-        ...promptFeeds,
-        ...packCompletions(cs, lengths, this.padId),
-      });
-      const N = out.logp_sum.shape[1];
-      cs.forEach((list, b) => {
-        const sums = out.logp_sum.data as Float32Array;
-        const counts = out.token_count.data as Float32Array;
-        result.logpSum.push(Array.from(sums.subarray(b * N, b * N + list.length)));
-        result.tokenCount.push(Array.from(counts.subarray(b * N, b * N + list.length)));
-      });
+      const N = Math.max(1, ...cs.map((c) => c.length));
+      const Tc = Math.max(1, ...cs.flatMap((c) => c.map((x) => x.length)));
+      // Logits and their log-softmax, float32, per completion column of the batch.
+      const perColumn = ps.length * Tc * this.config.vocabSize * 4 * 2;
+      const chunk = Math.max(1, Math.min(N, Math.floor(budget / perColumn)));
+      const sums: number[][] = cs.map(() => []);
+      const counts: number[][] = cs.map(() => []);
+      for (let from = 0; from < N; from += chunk) {
+        const part = cs.map((list) => list.slice(from, from + chunk));
+        const out = await graph.run({
+          ...program.model.feeds,
+          ...promptFeeds,
+          ...packCompletions(part, lengths, this.padId, "float32", Tc),
+        });
+        const n = out.logp_sum.shape[1];
+        const s = out.logp_sum.data as Float32Array;
+        const c = out.token_count.data as Float32Array;
+        part.forEach((list, b) => {
+          sums[b].push(...s.subarray(b * n, b * n + list.length));
+          counts[b].push(...c.subarray(b * n, b * n + list.length));
+        });
+      }
+      result.logpSum.push(...sums);
+      result.tokenCount.push(...counts);
     }
     return result;
   }

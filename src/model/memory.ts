@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import { RuntimeFailure } from "../io/errors.js";
 import type { LmConfig } from "./config.js";
+import { HEAD_CHUNK_ROWS } from "./graph/params.js";
 import { type Projection, parameterCount, projectionShape } from "./names.js";
 
 /** What a run will hold in memory, in bytes, by part. */
@@ -15,7 +16,8 @@ export interface MemoryEstimate {
   weights: number;
   /** ONNX Runtime's copy of the frozen weights in each compiled graph that holds them. */
   resident: number;
-  /** LoRA factors, their gradients and AdamW's two moments (float32). */
+  /** Trained tensors' gradients and AdamW's two moments (float32), plus the LoRA factors
+   *  themselves (full fine-tuning's weights are in `weights`). */
   loraOptimizer: number;
   /** Activations of the largest run (kept for the backward pass when training). */
   activations: number;
@@ -32,6 +34,8 @@ export interface MemoryPlan {
   residentGraphs?: number;
   /** LoRA rank and adapted projections (training only). */
   lora?: { r: number; targets: readonly Projection[] };
+  /** Full fine-tuning: every weight is trained (gradients and AdamW moments for each). */
+  full?: boolean;
   /** Sequences per run, tokens per sequence (prompt + completions for scoring). */
   batch: number;
   tokens: number;
@@ -68,23 +72,25 @@ export function loraParameterCount(
 }
 
 /**
- * Estimates a run's peak memory. Activations: float32 copies of one layer's weights and of the
- * head, per-layer hidden
- * states (≈ 6·D + 3·I floats per token) and attention scores (heads·T² per sequence), all
- * layers' when training, plus the logits of the predicted positions (and their softmax).
+ * Estimates a run's peak memory. Activations: float32 copies of one layer's weights and of one
+ * chunk of the head (HEAD_CHUNK_ROWS rows), per-layer hidden states (training keeps ≈ 5·D + 2·I
+ * floats per token per layer — the MLP's and norms' products are recomputed — and the
+ * attention weights, heads·T² per sequence; inference one layer's ≈ 6·D + 3·I and scores),
+ * plus the logits of the predicted positions (and their softmax).
  */
 export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstimate {
   const D = config.hiddenSize;
   const I = config.intermediateSize;
   const L = config.numLayers;
   const T = plan.tokens;
-  const perLayerTokens = plan.batch * T * (6 * D + 3 * I) * 4;
-  const attention = plan.batch * config.numHeads * T * T * 4 * 2;
-  // float32 copies of 16-bit weights alive at once: one layer's and the head's (embedding rows
-  // are gathered in 16 bits, then cast).
+  const perLayerTokens = plan.batch * T * (plan.training ? 5 * D + 2 * I : 6 * D + 3 * I) * 4;
+  const attention = plan.batch * config.numHeads * T * T * 4 * (plan.training ? 1 : 2);
+  // float32 copies of 16-bit weights alive at once: one layer's and one head chunk's (embedding
+  // rows are gathered in 16 bits, then cast).
   const vocabMatrix = config.vocabSize * D * 4;
   const layerWeights =
-    ((parameterCount(config) - vocabMatrix / 4) / Math.max(1, L)) * 4 + vocabMatrix;
+    ((parameterCount(config) - vocabMatrix / 4) / Math.max(1, L)) * 4 +
+    Math.min(config.vocabSize, HEAD_CHUNK_ROWS) * D * 4;
   const logits = plan.batch * (plan.predicted ?? T) * config.vocabSize * 4 * 3;
   const activations =
     layerWeights +
@@ -94,7 +100,9 @@ export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstima
   const resident = plan.weightsBytes * (plan.residentGraphs ?? 1);
   const loraOptimizer = plan.lora
     ? loraParameterCount(config, plan.lora.r, plan.lora.targets) * 4 * 4
-    : 0;
+    : plan.full
+      ? parameterCount(config) * 4 * 3
+      : 0;
   const total = weights + resident + loraOptimizer + activations + BASELINE_BYTES;
   return { weights, resident, loraOptimizer, activations, baseline: BASELINE_BYTES, total };
 }

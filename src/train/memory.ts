@@ -1,17 +1,11 @@
-// A training run's memory plan: how its frozen weights are held (LoRA runs keep a 16-bit base
-// as stored; full fine-tuning needs float32) and its estimated peak, checked before loading.
+// A training run's memory plan: its estimated peak (frozen weights held as `weightsDtype` says,
+// full fine-tuning's float32 masters and optimizer state), checked before loading.
 
 import { existsSync } from "node:fs";
-import type { WeightsDtype } from "../model/checkpoint.js";
 import { loadLmConfig } from "../model/config.js";
 import type { Projection } from "../model/names.js";
 import { planRunMemory, type RunMemory } from "../model/run-memory.js";
 import type { TrainConfig } from "./config.js";
-
-/** Frozen weights of a run: the stored dtype when only LoRA factors are trained. */
-export function trainWeightsDtype(config: TrainConfig): WeightsDtype {
-  return config.lora ? "stored" : "float32";
-}
 
 /** Completion tokens assumed per answer in the estimate (item titles are short). */
 const ANSWER_TOKENS = 16;
@@ -40,20 +34,16 @@ export async function planTrainMemory(
     };
   }
   const predicted = answers * ANSWER_TOKENS;
-  const memory = await planRunMemory(
-    modelDir,
-    await loadLmConfig(modelDir),
-    trainWeightsDtype(config),
-    {
-      batch: config.batchSize,
-      tokens: config.maxPromptTokens + predicted,
-      predicted,
-      training: true,
-      lora: config.lora
-        ? { r: config.lora.r, targets: config.lora.targets as Projection[] }
-        : undefined,
-    },
-  );
+  const memory = await planRunMemory(modelDir, await loadLmConfig(modelDir), config.weightsDtype, {
+    batch: config.batchSize,
+    tokens: config.maxPromptTokens + predicted,
+    predicted,
+    training: true,
+    lora: config.lora
+      ? { r: config.lora.r, targets: config.lora.targets as Projection[] }
+      : undefined,
+    full: !config.lora,
+  });
   log(memory.line);
   return memory;
 }

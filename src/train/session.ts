@@ -126,8 +126,16 @@ async function buildSession(
 
   const memory = await planTrainMemory(config, N, log); // a run that cannot fit stops here
   // Starting point and where the loop stands (a resume continues from the last checkpoint).
-  const { modelDir, modelConfig, weights, tokenizer, adapter, projection, itemInit } =
-    await loadStartingPoint(config, runDir);
+  const {
+    modelDir,
+    modelConfig,
+    weights,
+    tokenizer,
+    adapter,
+    projection,
+    itemInit,
+    referenceWeights,
+  } = await loadStartingPoint(config, runDir);
   if (itemInit)
     log(
       `item-init: ${itemInit.items} item rows from ${config.itemInit} through a learned projection (${itemInit.missing} items without a SASRec row: its mean row)`,
@@ -163,7 +171,7 @@ async function buildSession(
   // Reference log-probs of those examples, once (the policy starts equal to the reference).
   let reference = new Map<string, number[]>();
   if (withReference) {
-    const refModel = new LanguageModel(modelConfig, weights, {
+    const refModel = new LanguageModel(modelConfig, referenceWeights ?? weights, {
       runtime,
       adapter: adapter
         ? {
@@ -183,6 +191,11 @@ async function buildSession(
       config.itemInit,
       await fileStamp(modelDir),
       config.initAdapter ? await fileStamp(config.initAdapter) : null,
+      // How the reference held its weights, where it is not what runs did before the option
+      // existed (LoRA: as stored; full fine-tuning: float32), so earlier caches stay valid.
+      ...(referenceWeights || (adapter && config.weightsDtype === "float32")
+        ? [`weights ${config.weightsDtype}`]
+        : []),
     ]);
     const examples = [...data.train.values(), ...data.validSet];
     log(`reference log-probs: ${examples.length} examples × ${N} answers`);
@@ -204,6 +217,8 @@ async function buildSession(
         },
       },
     );
+    // Its compiled graph (and, for float32 weights, its session's copy of them) is not needed again.
+    await refModel.releasePrograms();
   }
 
   // Programs: the step (with gradients and dropout) and the loss alone, over the same binding.

@@ -17,13 +17,12 @@ import { growForTokens, initTokenRows, type TrainableTokens } from "../model/pef
 import { newItemProjection } from "../model/resize.js";
 import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
-import type { Weights } from "../model/weights.js";
+import { float32Of, type Weights } from "../model/weights.js";
 import { checkObjectiveData, isPreference } from "../objectives/index.js";
 import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
 import { foldProjection, readItemTable } from "./item-init.js";
 import { withItemTokens } from "./items.js";
-import { trainWeightsDtype } from "./memory.js";
 
 export interface StartingPoint {
   modelDir: string;
@@ -36,6 +35,9 @@ export interface StartingPoint {
   /** `itemInit`: the item rows' projection (trained) and how many items had no SASRec row. */
   projection?: ItemProjection;
   itemInit?: { items: number; missing: number };
+  /** Full fine-tuning of a 16-bit model with `weightsDtype: stored`: the weights as stored
+   *  (memory-mapped), for the frozen reference model; `weights` holds the float32 masters. */
+  referenceWeights?: Weights;
 }
 
 /**
@@ -47,8 +49,9 @@ export async function loadStartingPoint(
   runDir?: string,
 ): Promise<StartingPoint> {
   const modelDir = config.initModel ?? config.model;
-  // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped).
-  const loaded = await loadCheckpoint(modelDir, { weightsDtype: trainWeightsDtype(config) });
+  // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped) unless the run
+  // says float32; full fine-tuning trains float32 masters decoded from it (below).
+  const loaded = await loadCheckpoint(modelDir, { weightsDtype: config.weightsDtype });
   const earlier = config.lora && config.initAdapter ? await loadAdapter(config) : undefined;
   // An earlier adapter with token rows grew the vocabulary: its tokenizer, a base grown to fit.
   const grown = growForTokens(loaded.config, loaded.weights, earlier?.tokens);
@@ -60,7 +63,11 @@ export async function loadStartingPoint(
     { ...grown, tokenizer: await LmTokenizer.load(tokenizerDir ?? config.model) },
     runDir,
   );
-  const { config: modelConfig, weights, tokenizer, added } = start;
+  const { config: modelConfig, tokenizer, added } = start;
+  // Full fine-tuning updates float32 weights: masters decoded (exactly) from 16-bit ones; the
+  // frozen reference keeps the weights as loaded, unless item rows are projected into them.
+  const masters = config.lora ? start.weights : float32Masters(start.weights);
+  const weights = masters;
   if (config.itemInit && !added)
     throw new TrainingError(
       `--item-init ${config.itemInit}: the starting model already has item tokens (${tokenizer.dir}); item-init applies to the run that adds them`,
@@ -97,7 +104,17 @@ export async function loadStartingPoint(
     foldProjection(projection, { weights, tokens: adapter?.tokens });
     itemInit = { items: added.items.length, missing: table.missing };
   }
-  return { modelDir, modelConfig, weights, tokenizer, adapter, projection, itemInit };
+  const referenceWeights = masters !== start.weights && !projection ? start.weights : undefined;
+  return {
+    modelDir,
+    modelConfig,
+    weights,
+    tokenizer,
+    adapter,
+    projection,
+    itemInit,
+    referenceWeights,
+  };
 }
 
 /** The earlier stage's adapter (`initAdapter`), checked against the run's LoRA settings. */
@@ -111,6 +128,16 @@ async function loadAdapter(config: TrainConfig) {
     );
   }
   return { ...loaded, config: { ...loaded.config, baseModelNameOrPath: config.model } };
+}
+
+/** Float32 copies (decoded exactly) of the 16-bit stored tensors, for full fine-tuning: the
+ *  optimizer updates float32 weights. The same map when nothing is stored 16-bit. */
+export function float32Masters(weights: Weights): Weights {
+  if (![...weights.values()].some((t) => t.stored)) return weights;
+  const out: Weights = new Map();
+  for (const [name, t] of weights)
+    out.set(name, t.stored ? { shape: t.shape, data: float32Of(t) } : t);
+  return out;
 }
 
 /** Lets pending signals (Ctrl-C) be handled between synchronous chunks of work. */

@@ -12,6 +12,7 @@ import {
   matmul,
   mul,
   neg,
+  recomputeInBackward,
   reshape,
   rmsNorm,
   silu,
@@ -106,7 +107,7 @@ export function decoderStack(
   const values: Value[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     const prefix = `model.layers.${l}`;
-    const h = rmsNorm(x, m.weight(`${prefix}.input_layernorm.weight`), c.rmsNormEps);
+    const h = normKeptLight(x, m.weight(`${prefix}.input_layernorm.weight`), c.rmsNormEps);
     // Head h uses kv head ⌊h/G⌋ (HF repeat_kv), so q splits as [Hkv, G] and k/v broadcast over G.
     const q = transpose(
       reshape(projection(m, h, `${prefix}.self_attn.q_proj`), [B, S, hkv, groups, dh]),
@@ -127,19 +128,59 @@ export function decoderStack(
     const attended = attention({ layer: l, q: qr, k: kr, v });
     const merged = reshape(transpose(attended, [0, 3, 1, 2, 4]), [B, S, c.numHeads * dh]);
     x = add(x, projection(m, merged, `${prefix}.self_attn.o_proj`));
-    const h2 = rmsNorm(x, m.weight(`${prefix}.post_attention_layernorm.weight`), c.rmsNormEps);
+    const h2 = normKeptLight(
+      x,
+      m.weight(`${prefix}.post_attention_layernorm.weight`),
+      c.rmsNormEps,
+    );
     const gate = projection(m, h2, `${prefix}.mlp.gate_proj`);
     const up = projection(m, h2, `${prefix}.mlp.up_proj`);
-    x = add(x, projection(m, mul(silu(gate), up), `${prefix}.mlp.down_proj`));
+    // Training keeps gate and up for the backward pass anyway; silu(gate) and the product
+    // (2·S·I floats per layer) are recomputed from them there rather than kept.
+    const act = recomputeInBackward(mul(recomputeInBackward(silu(gate)), up));
+    x = add(x, projection(m, act, `${prefix}.mlp.down_proj`));
   }
   return { hidden: x, keys, values };
 }
 
-/** Final RMSNorm and LM head (tied to the embeddings when the config says so): [..., D] → [..., V]. */
+/**
+ * RMSNorm whose [S, D] products (x·r, then ·gain) the backward pass recomputes from x and the
+ * per-row scale r, which it keeps anyway: the normalized input of the projections is then not
+ * kept per layer for their LoRA gradients (S·D floats each). Only when rmsNorm is built from
+ * those products (an engine with a fused norm keeps its own choice).
+ */
+function normKeptLight(x: Value, gain: Value, eps: number): Value {
+  const y = rmsNorm(x, gain, eps);
+  const scaled = y.producer.inputs[0];
+  if (y.producer.op === "Mul" && scaled?.producer.op === "Mul" && scaled.rank === y.rank) {
+    recomputeInBackward(scaled);
+    recomputeInBackward(y);
+  }
+  return y;
+}
+
+/**
+ * Final RMSNorm and LM head (tied to the embeddings when the config says so): [..., D] → [..., V].
+ * A 16-bit frozen head is multiplied in chunks of vocabulary rows, each cast to float32 just
+ * before its matmul, so only one chunk's float32 copy is alive (a whole float32 copy of the
+ * head is V·D·4 bytes: 0.24 GiB at TinyLlama's shape, 0.51 GiB at Qwen2.5-0.5B's).
+ */
 export function lmHead(m: BoundModel, hidden: Value): Value {
   const normed = rmsNorm(hidden, m.weight("model.norm.weight"), m.config.rmsNormEps);
   const head = m.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-  const logits = matmul(normed, transpose(m.weight(head)));
+  const V = m.config.vocabSize;
+  const chunkRows = m.headChunkRows;
+  let logits: Value;
+  if (chunkRows < V && m.storedRows(head, 0, Math.min(chunkRows, V)) !== undefined) {
+    const parts: Value[] = [];
+    for (let start = 0; start < V; start += chunkRows) {
+      const chunk = m.storedRows(head, start, Math.min(start + chunkRows, V))!;
+      parts.push(matmul(normed, transpose(chunk)));
+    }
+    logits = concat(parts, -1);
+  } else {
+    logits = matmul(normed, transpose(m.weight(head)));
+  }
   // Token rows (a tied head shares the embedding's) replace their columns of the logits.
   const rows = m.tokenRows(head.slice(0, -".weight".length));
   return rows ? withRowColumns(logits, normed, rows.indices, rows.rows) : logits;

@@ -52,6 +52,9 @@ export interface BindOptions {
   frozenAs?: "constant" | "input";
   /** Adapters to apply; leave out for the base model (the LoRA reference). */
   lora?: LoraBinding;
+  /** Vocabulary rows per chunk of a 16-bit frozen LM head (default `headChunkRows`): each chunk
+   *  is cast to float32 and multiplied on its own, so no float32 copy of the whole head exists. */
+  headChunkRows?: number;
   /** Token rows replacing rows of embed_tokens / lm_head (PEFT trainable tokens; trained
    *  with the LoRA factors). */
   tokens?: TrainableTokens;
@@ -59,6 +62,9 @@ export interface BindOptions {
    *  `tokens` rows of the same module. */
   projection?: ItemProjection;
 }
+
+/** Default rows per LM-head chunk: 4096 rows of a 2048-wide head are 32 MiB in float32. */
+export const HEAD_CHUNK_ROWS = 4096;
 
 /** A model's tensors as graph Values, plus what must be fed to run the graph. */
 export interface BoundModel {
@@ -68,6 +74,12 @@ export interface BoundModel {
   /** An HF-named weight, e.g. `model.layers.0.self_attn.q_proj.weight` ([out, in]). */
   weight(name: string): Value;
   has(name: string): boolean;
+  /** Rows [start, end) of a 16-bit stored frozen weight as their own frozen value (the same
+   *  bytes: a view or a file range, no copy); undefined when the weight is not stored 16-bit
+   *  frozen. */
+  storedRows(name: string, start: number, end: number): Value | undefined;
+  /** Rows per chunk for the LM head (BindOptions.headChunkRows). */
+  readonly headChunkRows: number;
   /** LoRA factors of a module (`model.layers.0.self_attn.q_proj`), if adapted. */
   lora(
     module: string,
@@ -166,6 +178,23 @@ export function bindModel(
       return bind(name, t, trainable === "full");
     },
     has: (name) => weights.has(name),
+    storedRows(name, start, end) {
+      const t = weights.get(name);
+      if (!t?.stored || trainable === "full" || dtype !== "float32") return undefined;
+      const key = `${name}.rows_${start}_${end}`;
+      const cached = values.get(key);
+      if (cached) return cached;
+      const shape = [end - start, ...t.shape.slice(1)];
+      const row = t.shape.slice(1).reduce((a, b) => a * b, 1);
+      const { bits, file } = t.stored;
+      const data = bits
+        ? bits.subarray(start * row, end * row)
+        : { ...file!, offset: file!.offset + start * row * 2, length: (end - start) * row * 2 };
+      const v = graph.frozen(key, data, shape, t.stored.dtype);
+      values.set(key, v);
+      return v;
+    },
+    headChunkRows: options.headChunkRows ?? HEAD_CHUNK_ROWS,
     lora(module) {
       const pair = options.lora?.weights.get(module);
       if (!pair) return undefined;
