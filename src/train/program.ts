@@ -1,8 +1,19 @@
 // The training-step program: shared-prefix log-probs of the 1+K answers of each example (the
 // prompt run once), the objective's loss, and the gradients of the trainable tensors.
 
-import { grad, reshape, slice, type Value } from "../graph/index.js";
+import {
+  crossEntropy,
+  grad,
+  greater,
+  neg,
+  reduceSum,
+  reshape,
+  slice,
+  type Value,
+  where,
+} from "../graph/index.js";
 import type { LmConfig } from "../model/config.js";
+import { lmHead } from "../model/graph/decoder.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { type Program, sharedPrefixProgram } from "../model/graph/programs.js";
 import type { Weights } from "../model/weights.js";
@@ -12,6 +23,7 @@ import {
   type ObjectiveSettings,
   objectiveInputNames,
   objectiveLoss,
+  objectivePromptLoss,
 } from "../objectives/index.js";
 
 export interface StepProgram extends Program {
@@ -23,7 +35,8 @@ export interface StepProgram extends Program {
 /**
  * Builds the step program. Extra inputs: `reference_logp` [B, N] (reference log-probs of the
  * answers, precomputed) and the objective's own inputs, each [B, N] in columns 1…K (RecPO's
- * `margins`). With `withGradients` false it only
+ * `margins`), and with an objective's `promptLoss` `prompt_loss_mask` [B, Tp] (1 where a prompt
+ * token is a target, see prompt-loss.ts). With `withGradients` false it only
  * computes the loss and metrics (validation).
  */
 export function stepProgram(
@@ -47,7 +60,25 @@ export function stepProgram(
   const extra: Record<string, Value> = {};
   for (const name of objectiveInputNames(objective))
     extra[name] = rest(g.input(name, program.model.dtype, ["B", "N"]));
+  let promptLogp: Value | undefined;
+  let promptCount: Value | undefined;
+  if (objectivePromptLoss(objective) !== "none") {
+    // Prompt token t (t ≥ 1) predicted from position t−1's hidden state; unmasked targets → −100.
+    const mask = g.input("prompt_loss_mask", program.model.dtype, ["B", "Tp"]);
+    const ids = g.inputs.find((i) => i.name === "prompt_ids")!.value;
+    const logits = lmHead(program.model, slice(program.promptHidden!, 1, 0, "Tp-1"));
+    const targetMask = slice(mask, 1, 1, "Tp");
+    const targets = where(
+      greater(targetMask, 0.5),
+      slice(ids, 1, 1, "Tp"),
+      g.constant(-100, [], "int64"),
+    );
+    promptLogp = reduceSum(neg(crossEntropy(logits, targets, -100)), [1]);
+    promptCount = reduceSum(targetMask, [1]);
+  }
   const { loss, metrics } = objectiveLoss(objective, {
+    promptLogp,
+    promptCount,
     policyChosen: first(logp),
     chosenLength: first(count),
     policyRejected: preference ? rest(logp) : undefined,

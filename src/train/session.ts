@@ -14,10 +14,11 @@ import { LanguageModel } from "../model/lm.js";
 import { loraScaling } from "../model/peft.js";
 import type { RunMemory } from "../model/run-memory.js";
 import type { LmTokenizer } from "../model/tokenizer/tokenizer.js";
-import { needsReference, negativesUsed } from "../objectives/index.js";
+import { needsReference, negativesUsed, objectivePromptLoss } from "../objectives/index.js";
 import { visitedExamples } from "./batches.js";
 import { type LoopState, loadRunState } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
+import { TrainingError } from "./errors.js";
 import { planTrainMemory } from "./memory.js";
 import { AdamW } from "./optim.js";
 import { cloneLora, ParameterStore } from "./params.js";
@@ -129,6 +130,10 @@ async function buildSession(
     config,
     runDir,
   );
+  if (objectivePromptLoss(objective) === "items" && tokenizer.representation === "title")
+    throw new TrainingError(
+      "promptLoss: items trains on the history's item tokens, but this run shows items as titles (use items: id or hybrid, or promptLoss: all)",
+    );
   const restored =
     options.resume && existsSync(join(paths.last, "state.json"))
       ? await loadRunState(paths.last)
