@@ -12,7 +12,7 @@ import {
   objectiveInputNames,
   objectivePromptLoss,
 } from "../objectives/index.js";
-import { type ItemIdRange, promptLossMask, promptLossTargets } from "./prompt-loss.js";
+import { type ItemIdRange, promptLossFeeds, promptLossTargets } from "./prompt-loss.js";
 
 /** The feeds of one batch for the step program. */
 export function batchFeeds(
@@ -42,11 +42,15 @@ export function batchFeeds(
   };
   const promptLoss = objectivePromptLoss(o.objective);
   if (promptLoss !== "none") {
-    feeds.prompt_loss_mask = promptLossMask(
+    const { index, target, owner } = promptLossFeeds(
+      batch.map((e) => e.prompt),
       batch.map((e) =>
         promptLossTargets(e.prompt, promptLoss, o.items ?? null, e.candidates.length),
       ),
     );
+    feeds.prompt_loss_index = index;
+    feeds.prompt_loss_target = target;
+    feeds.prompt_loss_owner = owner;
   }
   if (needsReference(o.objective)) {
     feeds.reference_logp = {

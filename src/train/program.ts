@@ -3,14 +3,14 @@
 
 import {
   crossEntropy,
+  gather,
   grad,
-  greater,
+  mul,
   neg,
   reduceSum,
   reshape,
   slice,
   type Value,
-  where,
 } from "../graph/index.js";
 import type { LmConfig } from "../model/config.js";
 import { lmHead } from "../model/graph/decoder.js";
@@ -35,8 +35,8 @@ export interface StepProgram extends Program {
 /**
  * Builds the step program. Extra inputs: `reference_logp` [B, N] (reference log-probs of the
  * answers, precomputed) and the objective's own inputs, each [B, N] in columns 1…K (RecPO's
- * `margins`), and with an objective's `promptLoss` `prompt_loss_mask` [B, Tp] (1 where a prompt
- * token is a target, see prompt-loss.ts). With `withGradients` false it only
+ * `margins`), and with an objective's `promptLoss` the flagged prompt targets
+ * (`prompt_loss_index`/`_target` [M], `_owner` [B, M]: see prompt-loss.ts). With `withGradients` false it only
  * computes the loss and metrics (validation).
  */
 export function stepProgram(
@@ -63,18 +63,17 @@ export function stepProgram(
   let promptLogp: Value | undefined;
   let promptCount: Value | undefined;
   if (objectivePromptLoss(objective) !== "none") {
-    // Prompt token t (t ≥ 1) predicted from position t−1's hidden state; unmasked targets → −100.
-    const mask = g.input("prompt_loss_mask", program.model.dtype, ["B", "Tp"]);
-    const ids = g.inputs.find((i) => i.name === "prompt_ids")!.value;
-    const logits = lmHead(program.model, slice(program.promptHidden!, 1, 0, "Tp-1"));
-    const targetMask = slice(mask, 1, 1, "Tp");
-    const targets = where(
-      greater(targetMask, 0.5),
-      slice(ids, 1, 1, "Tp"),
-      g.constant(-100, [], "int64"),
-    );
-    promptLogp = reduceSum(neg(crossEntropy(logits, targets, -100)), [1]);
-    promptCount = reduceSum(targetMask, [1]);
+    // Only the M flagged prompt targets get LM-head logits (gathered from the prompt's hidden
+    // states, not all B·Tp positions: the head over a 5k-token vocabulary dominates otherwise);
+    // `prompt_loss_owner` [B, M] sums them back per example (a 0-weight dummy when M would be 0).
+    const D = config.hiddenSize;
+    const index = g.input("prompt_loss_index", "int64", ["M"]);
+    const targets = g.input("prompt_loss_target", "int64", ["M"]);
+    const owner = g.input("prompt_loss_owner", program.model.dtype, ["B", "M"]);
+    const hidden = gather(reshape(program.promptHidden!, ["B*Tp", D]), index, 0); // [M, D]
+    const tokenLogp = neg(crossEntropy(lmHead(program.model, hidden), targets, -100)); // [M]
+    promptLogp = reduceSum(mul(owner, reshape(tokenLogp, [1, "M"])), [1]);
+    promptCount = reduceSum(owner, [1]);
   }
   const { loss, metrics } = objectiveLoss(objective, {
     promptLogp,

@@ -9,7 +9,7 @@ import { initLoraWeights } from "../../src/model/lora.js";
 import { PROJECTIONS } from "../../src/model/names.js";
 import type { Objective } from "../../src/objectives/index.js";
 import { stepProgram } from "../../src/train/program.js";
-import { promptLossMask, promptLossTargets } from "../../src/train/prompt-loss.js";
+import { promptLossFeeds, promptLossTargets } from "../../src/train/prompt-loss.js";
 import { testRuntime, tinyConfig, tinyWeights } from "../model/tiny.js";
 
 const config = tinyConfig();
@@ -84,8 +84,13 @@ describe("step program gradients vs finite differences", () => {
         feeds.reference_logp = { data: Float64Array.from(ref.slice(0, 2 * N)), shape: [2, N] };
       }
       if (objective.type === "sft" && objective.promptLoss) {
-        const m = promptLossMask(prompts.map((q) => promptLossTargets(q, "all", null, 0)));
-        feeds.prompt_loss_mask = { data: Float64Array.from(m.data), shape: m.shape };
+        const f = promptLossFeeds(
+          prompts,
+          prompts.map((q) => promptLossTargets(q, "all", null, 0)),
+        );
+        feeds.prompt_loss_index = f.index;
+        feeds.prompt_loss_target = f.target;
+        feeds.prompt_loss_owner = { data: Float64Array.from(f.owner.data), shape: f.owner.shape };
       }
       if (dropout > 0) feeds.dropout_seed = { data: new BigInt64Array([77n]), shape: [] };
       if (objective.type === "recpo") {

@@ -8,7 +8,7 @@ import { packCompletions, packPrompts } from "../../src/model/batch.js";
 import { forwardProgram } from "../../src/model/graph/programs.js";
 import { parseObjective } from "../../src/objectives/index.js";
 import { stepProgram } from "../../src/train/program.js";
-import { promptLossMask, promptLossTargets } from "../../src/train/prompt-loss.js";
+import { promptLossFeeds, promptLossTargets } from "../../src/train/prompt-loss.js";
 import { testRuntime, tinyConfig, tinyWeights } from "../model/tiny.js";
 
 const ITEMS = { first: 30, last: 36 };
@@ -24,13 +24,25 @@ test("promptLossTargets: history item tokens (not the last C candidates), all, n
   // An item token as the very first token is never a target (nothing predicts it).
   assert.deepEqual(promptLossTargets([30, 31, 32], "items", ITEMS, 1), [0, 1, 0]);
   assert.throws(() => promptLossTargets(prompt, "items", null, 2), /no item tokens/);
-  // Left padding, as the prompts are packed.
-  const m = promptLossMask([
-    [0, 1, 1],
-    [0, 1],
-  ]);
-  assert.deepEqual(m.shape, [2, 3]);
-  assert.deepEqual([...m.data], [0, 1, 1, 0, 0, 1]);
+  // Feeds for left-padded prompts (T = 3): predictor index b·T + offset + t − 1, target, owner.
+  const f = promptLossFeeds(
+    [
+      [1, 30, 5],
+      [1, 31],
+    ],
+    [
+      [0, 1, 1],
+      [0, 1],
+    ],
+  );
+  assert.deepEqual([...f.index.data], [0n, 1n, 4n]);
+  assert.deepEqual([...f.target.data], [30n, 5n, 31n]);
+  assert.deepEqual(f.owner.shape, [2, 3]);
+  assert.deepEqual([...f.owner.data], [1, 1, 0, 0, 0, 1]);
+  // No target in the batch: one dummy entry that weighs nothing.
+  const none = promptLossFeeds([[1, 2]], [[0, 0]]);
+  assert.deepEqual([...none.index.data], [0n]);
+  assert.deepEqual([...none.owner.data], [0]);
 });
 
 test("promptLoss is an sft parameter: absent means none, other values rejected by name", () => {
@@ -97,10 +109,13 @@ test("step loss with promptLoss = −(Σ answer logp + Σ flagged prompt logp) /
       ...packCompletions(answers, lengths, 0, "float64"),
     };
     if (mode !== "none") {
-      const m = promptLossMask(
+      const f = promptLossFeeds(
+        prompts,
         prompts.map((p, b) => promptLossTargets(p, mode, ITEMS, candidates[b])),
       );
-      feeds.prompt_loss_mask = { data: Float64Array.from(m.data), shape: m.shape };
+      feeds.prompt_loss_index = f.index;
+      feeds.prompt_loss_target = f.target;
+      feeds.prompt_loss_owner = { data: Float64Array.from(f.owner.data), shape: f.owner.shape };
     }
     const got = (await run.run(feeds)).loss.data[0] as number;
     assert.ok(Math.abs(got - want) < 1e-9, `${mode}: ${got} vs ${want}`);
