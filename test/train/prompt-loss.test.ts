@@ -2,14 +2,20 @@
 // against a naive full forward over prompt + answer (alpaca-lora's token mean), in float64.
 
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import type { Tensor } from "../../src/graph/index.js";
 import { packCompletions, packPrompts } from "../../src/model/batch.js";
 import { forwardProgram } from "../../src/model/graph/programs.js";
 import { parseObjective } from "../../src/objectives/index.js";
+import { parseTrainConfig } from "../../src/train/config.js";
 import { stepProgram } from "../../src/train/program.js";
 import { promptLossFeeds, promptLossTargets } from "../../src/train/prompt-loss.js";
+import { train } from "../../src/train/trainer.js";
+import { tempDir } from "../io/helpers.js";
 import { testRuntime, tinyConfig, tinyWeights } from "../model/tiny.js";
+import { buildTrainFixture } from "./fixture.js";
 
 const ITEMS = { first: 30, last: 36 };
 
@@ -122,4 +128,21 @@ test("step loss with promptLoss = −(Σ answer logp + Σ flagged prompt logp) /
     // Token counts by hand: answers 2 + 2; items: 3 + 2 history item tokens; all: 7 + 5.
     assert.equal(tokens, { none: 4, items: 9, all: 16 }[mode]);
   }
+});
+
+test("a run with promptLoss: items trains on id prompts and is refused on titles", async (t) => {
+  const dir = await tempDir(t);
+  const fx = await buildTrainFixture(dir, { users: 40, maxTrain: 16 });
+  const common = { data: fx.data, model: fx.model, batchSize: 4, maxSteps: 2, evalExamples: 0 };
+  const objective = { type: "sft", promptLoss: "items" };
+  await train(parseTrainConfig({ ...common, items: "id", objective }), join(dir, "id"), {
+    quiet: true,
+  });
+  const lines = (await readFile(join(dir, "id", "metrics.jsonl"), "utf8")).trim().split("\n");
+  const step = JSON.parse(lines[0]);
+  assert.ok(step.prompt_logp < 0 && Number.isFinite(step.loss), lines[0]);
+  await assert.rejects(
+    train(parseTrainConfig({ ...common, objective }), join(dir, "title"), { quiet: true }),
+    /promptLoss: items trains on the history's item tokens, but this run shows items as titles/,
+  );
 });
