@@ -1,24 +1,22 @@
 // Serving benchmark: a `small`-preset LM with title items (untrained: speed does not depend on
 // the weights) behind `prefrec serve` on a loopback port, driven by a bounded closed-loop load
 // generator at concurrency 1, 8 and 64 for a fixed time each, with --max-batch 32 and 1; then
-// the server's RSS before and after N more requests. Prints one JSON line.
+// the server's RSS before and after N more requests; then, at concurrency 64, --max-batch 32 with
+// each batch as one engine run (--engine-batch 32, the layout before runs of 8). Prints one JSON
+// line.
 // Usage: tsx bench/serve.ts [--preset small] [--seconds 10] [--rss-requests 10000] [--threads n]
+//   [--engine-batch 8] [--provider cpu|cuda]
 // The server runs with --timeout-ms 600000: a closed loop at concurrency 64 queues 64 requests,
 // and the point is throughput, not the timeout policy (app tests cover 504s).
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadExamples, prepareDataset, writeSynth } from "../src/data/index.js";
-import { saveCheckpoint } from "../src/model/checkpoint.js";
-import { initWeights } from "../src/model/init.js";
-import { presetConfig } from "../src/model/presets.js";
-import { LmTokenizer } from "../src/model/tokenizer/tokenizer.js";
-import { trainTokenizer } from "../src/model/tokenizer/train-tokenizer.js";
+import { serveFixture } from "./serve-fixture.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -26,58 +24,14 @@ const { values: args } = parseArgs({
     "rss-requests": { type: "string", default: "10000" },
     threads: { type: "string" },
     preset: { type: "string", default: "small" },
+    "engine-batch": { type: "string", default: "8" },
+    provider: { type: "string", default: "cpu" },
   },
 });
 const SECONDS = Number(args.seconds);
 const RSS_REQUESTS = Number(args["rss-requests"]);
 const CONCURRENCY = [1, 8, 64];
 const PRESET = args.preset as "tiny" | "small" | "base";
-
-/** Synthetic world → 20-candidate dataset → BPE tokenizer → model of the preset (seeded). */
-async function fixture(dir: string) {
-  const world = join(dir, "world");
-  await writeSynth(world, { users: 300, items: 200, seed: 1 }, false, true);
-  const data = join(dir, "data");
-  await prepareDataset({
-    source: "synth",
-    path: world,
-    out: data,
-    candidates: 20,
-    negatives: 3,
-    maxTest: 256,
-    quiet: true,
-  });
-  const train = await loadExamples(data, "train");
-  const corpus = join(dir, "corpus.txt");
-  await writeFile(corpus, train.map((e) => `${e.prompt} ${e.target.title}`).join("\n"));
-  const tokDir = join(dir, "tokenizer");
-  await trainTokenizer(corpus, tokDir, { vocabSize: 1024 });
-  const tok = await LmTokenizer.load(tokDir);
-  const config = presetConfig(PRESET, {
-    vocabSize: tok.vocabSize,
-    bosTokenId: tok.bosId,
-    eosTokenIds: [tok.eosId!],
-    padTokenId: tok.padId,
-  });
-  const model = join(dir, "model");
-  await saveCheckpoint(
-    model,
-    { config, weights: initWeights(config, 1) },
-    { tokenizerDir: tokDir },
-  );
-  const bodies = (await loadExamples(data, "test")).map((e) =>
-    JSON.stringify({
-      history: e.history.map((h) => ({
-        item: h.item,
-        ...(h.rating !== undefined ? { rating: h.rating } : {}),
-      })),
-      candidates: e.candidates.map((c) => ({ item: c.item })),
-      template: e.template,
-      k: 10,
-    }),
-  );
-  return { data, model, bodies };
-}
 
 interface Server {
   port: number;
@@ -86,7 +40,12 @@ interface Server {
 }
 
 /** Starts `prefrec serve` on a free loopback port and waits until /readyz answers 200. */
-async function startServer(model: string, data: string, maxBatch: number): Promise<Server> {
+async function startServer(
+  model: string,
+  data: string,
+  maxBatch: number,
+  engineBatch = Number(args["engine-batch"]),
+): Promise<Server> {
   const cli = [
     "--import",
     "tsx",
@@ -99,10 +58,13 @@ async function startServer(model: string, data: string, maxBatch: number): Promi
     "0",
     "--max-batch",
     String(maxBatch),
+    "--engine-batch",
+    String(engineBatch),
     "--max-queue",
     "1024",
   ];
   if (args.threads) cli.push("--threads", args.threads);
+  cli.push("--provider", args.provider);
   const proc = spawn(process.execPath, cli, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {
@@ -222,7 +184,7 @@ const rssMiB = (pid: number) => {
 
 const dir = await mkdtemp(join(tmpdir(), "prefrec-bench-serve-"));
 try {
-  const fx = await fixture(dir);
+  const fx = await serveFixture(dir, PRESET);
   const result: Record<string, unknown> = {
     preset: PRESET,
     items: "title",
@@ -268,6 +230,12 @@ try {
     runs.exitCode = await server.stop();
     result[`maxBatch${maxBatch}`] = runs;
   }
+  // The previous layout, back to back: each gathered batch as one engine run (c64 only).
+  const oneRun = await startServer(fx.model, fx.data, 32, 32);
+  result.maxBatch32OneRun = {
+    c64: await load(oneRun.port, fx.bodies, 64, SECONDS),
+    exitCode: await oneRun.stop(),
+  };
   const b = result.maxBatch32 as Record<string, { reqPerSec: number }>;
   const u = result.maxBatch1 as Record<string, { reqPerSec: number }>;
   result.speedupC64 = Number((b.c64.reqPerSec / u.c64.reqPerSec).toFixed(2));

@@ -20,7 +20,20 @@ export { LmRecommender } from "./model/lm-recommender.js";
 export { initLoraWeights, mergeLora } from "./model/lora.js";
 export { estimateMemory, type MemoryEstimate, peakRss } from "./model/memory.js";
 export { loadLoraAdapter, saveLoraAdapter } from "./model/peft.js";
-export { initItemRows, randomProjection, resizeVocab } from "./model/resize.js";
+export {
+  growForTokens,
+  initTokenRows,
+  mergeTokenRows,
+  type TokenRows,
+  type TrainableTokens,
+} from "./model/peft-tokens.js";
+export {
+  initItemRows,
+  newItemProjection,
+  projectItemRows,
+  randomProjection,
+  resizeVocab,
+} from "./model/resize.js";
 export {
   ITEM_REPRESENTATIONS,
   type ItemRepresentation as LmItemRepresentation,

@@ -54,6 +54,11 @@ export interface Recommender {
     examples: readonly Example[],
     options?: Omit<ScoreCandidatesOptions, "variant">,
   ): Promise<Float32Array[]>;
+  /**
+   * Tokens of each candidate's answer, per example (a language model's scoring cost and memory
+   * grow with candidates × longest answer); absent where every candidate costs the same.
+   */
+  answerLengths?(examples: readonly Example[]): number[][];
   /** Releases engine sessions and buffers. */
   dispose?(): Promise<void>;
 }

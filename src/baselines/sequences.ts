@@ -97,6 +97,29 @@ export function epochWindows(
   return out;
 }
 
+/**
+ * How many windows `epochWindows` gives for this epoch, without building or shuffling them
+ * (the trainer's step total: later epochs' shifted cuts can add a window per sequence).
+ */
+export function epochWindowCount(
+  sequences: readonly number[][],
+  maxLen: number,
+  seed: number,
+  epoch: number,
+): number {
+  // The same draws as epochWindows, in the same order (one offset per usable sequence).
+  const rng = createRng(seed).fork(`windows-${epoch}`);
+  let count = 0;
+  for (const s of sequences) {
+    const n = s.length - 1;
+    if (n <= 0) continue;
+    const offset = epoch === 0 ? 0 : rng.int(maxLen);
+    const first = Math.min(n, offset > 0 ? offset : maxLen);
+    count += 1 + Math.ceil((n - first) / maxLen);
+  }
+  return count;
+}
+
 /** The longest history among examples (the default input length). */
 export function longestHistory(examples: readonly Example[]): number {
   let m = 1;

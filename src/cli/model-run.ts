@@ -11,6 +11,7 @@ import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.js";
 import { LanguageModel } from "../model/lm.js";
 import { mergeLora } from "../model/lora.js";
 import { loadLoraAdapter, validateLoraForModel } from "../model/peft.js";
+import { growForTokens, mergeTokenRows, tokenRowsProblem } from "../model/peft-tokens.js";
 import { answerTokens, promptTokens } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { integerAtLeast } from "./args.js";
@@ -40,6 +41,11 @@ async function openModel(
   });
 }
 
+/** The tokenizer of a model run with an adapter: the adapter's own (item tokens), else the model's. */
+function tokenizerOf(dir: string, adapter: string | undefined): string | undefined {
+  return [adapter, dir].find((d) => d && existsSync(join(d, "tokenizer.json")));
+}
+
 function checkIds(model: LanguageModel, ids: readonly number[], what: string): void {
   const bad = ids.find((id) => id >= model.config.vocabSize);
   if (bad !== undefined) {
@@ -67,7 +73,10 @@ export function registerModelRun(group: CommandUnknownOpts): void {
       }
       const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
       const ids =
-        opts.ids ?? (await LmTokenizer.load(dir)).encode(opts.text!, { addSpecialTokens: true });
+        opts.ids ??
+        (await LmTokenizer.load(tokenizerOf(dir, opts.adapter) ?? dir)).encode(opts.text!, {
+          addSpecialTokens: true,
+        });
       checkIds(model, ids, "--ids");
       const { data, shape } = await model.logits(ids);
       const [T, V] = shape;
@@ -105,7 +114,7 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--json", 'print {"completions":[{"text","logp","tokens","mean_logp"}]}')
     .action(async (dir, opts) => {
       const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
-      const tokenizer = await LmTokenizer.load(dir);
+      const tokenizer = await LmTokenizer.load(tokenizerOf(dir, opts.adapter) ?? dir);
       // The same prompt/answer format as training and `prefrec eval` (model/tokenizer/tokenize.ts).
       const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
       const completions = opts.completion.map((title) =>
@@ -143,7 +152,7 @@ export function registerModelRun(group: CommandUnknownOpts): void {
     .option("--json", 'print {"text","tokens","stop","candidate"}')
     .action(async (dir, opts) => {
       const model = await openModel(dir, opts.adapter, opts.provider, opts.weightsDtype);
-      const tokenizer = await LmTokenizer.load(dir);
+      const tokenizer = await LmTokenizer.load(tokenizerOf(dir, opts.adapter) ?? dir);
       const prompt = promptTokens(tokenizer, opts.prompt, opts.maxPromptTokens);
       let candidates: string[] | undefined;
       if (opts.candidatesFile) {
@@ -183,16 +192,26 @@ export function registerModelMerge(group: CommandUnknownOpts): void {
     .requiredOption("--out <dir>", "output model directory (written atomically)")
     .option("--force", "replace a non-empty output directory", false)
     .action(async (dir, opts) => {
-      const { config, weights } = await loadCheckpoint(dir);
+      const loaded = await loadCheckpoint(dir);
       const adapter = await loadLoraAdapter(opts.adapter);
+      // Token rows (item tokens) past the base's vocabulary: grow it, write the rows in.
+      const { config, weights } = growForTokens(loaded.config, loaded.weights, adapter.tokens);
       validateLoraForModel(adapter.weights, config, opts.adapter);
-      const merged = mergeLora(weights, adapter.weights, adapter.config);
-      const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
+      const problem = adapter.tokens && tokenRowsProblem(adapter.tokens, config);
+      if (problem) throw new CliError(`${opts.adapter}: ${problem}`);
+      const withRows = adapter.tokens ? mergeTokenRows(weights, adapter.tokens, config) : weights;
+      const merged = mergeLora(withRows, adapter.weights, adapter.config);
+      const tokenizerDir = tokenizerOf(dir, opts.adapter);
       await saveCheckpoint(
         opts.out,
         { config, weights: merged },
-        { tokenizerDir: hasTokenizer ? dir : undefined, overwrite: opts.force },
+        { tokenizerDir, overwrite: opts.force },
       );
-      process.stdout.write(`wrote ${opts.out}: ${adapter.weights.size} adapted modules merged\n`);
+      const rows = adapter.tokens
+        ? `, ${[...adapter.tokens.values()][0].indices.length} token rows`
+        : "";
+      process.stdout.write(
+        `wrote ${opts.out}: ${adapter.weights.size} adapted modules merged${rows}\n`,
+      );
     });
 }

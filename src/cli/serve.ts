@@ -1,11 +1,11 @@
 // `prefrec serve RUN|MODEL`: recommendations over HTTP with micro-batching (see src/serve/).
 
-import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import { pino } from "pino";
 import { loadRecommender } from "../eval/load.js";
 import { type Provider, Runtime } from "../graph/index.js";
 import { weightsDtypeSchema } from "../graph/options.js";
-import { UserError } from "../io/errors.js";
+import { RuntimeFailure, UserError } from "../io/errors.js";
 import { createApp } from "../serve/app.js";
 import { ServeCatalog } from "../serve/catalog.js";
 import { runInfo } from "../serve/run-info.js";
@@ -16,6 +16,30 @@ import { providerOption, threadsOption, weightsDtypeOption } from "./options.js"
 
 const positive = integerAtLeast(1);
 const count = integerAtLeast(0);
+const port = (value: string): number => {
+  const n = count(value);
+  if (n > 65535) throw new InvalidArgumentError(`expected a port 0–65535, got "${value}"`);
+  return n;
+};
+
+/** A listening failure as one line naming the option to change, or null when it is not one. */
+export function listenError(error: unknown, host: string, portNumber: number): CliError | null {
+  const code = (error as NodeJS.ErrnoException).code;
+  const at = `${host}:${portNumber}`;
+  if (code === "EADDRINUSE")
+    return new CliError(
+      `--port ${portNumber}: ${at} is already in use (pick another port, or 0 for any free one)`,
+    );
+  if (code === "EACCES")
+    return new CliError(
+      `--port ${portNumber}: not allowed to listen on ${at} (ports below 1024 need privileges)`,
+    );
+  if (code === "EADDRNOTAVAIL")
+    return new CliError(`--host ${host}: no network interface of this machine has that address`);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return new CliError(`--host ${host}: cannot resolve that name`);
+  return null;
+}
 
 /** Registers `prefrec serve`. */
 export function registerServe(program: CommandUnknownOpts): void {
@@ -25,13 +49,25 @@ export function registerServe(program: CommandUnknownOpts): void {
     .argument("<target>", "run directory or model directory")
     .option("--data <dir>", "prepared dataset: catalog and prompt templates (default: the run's)")
     .option("--host <host>", "address to listen on", "127.0.0.1")
-    .option("--port <n>", "port (0: any free port)", count, 8080)
+    .option("--port <n>", "port (0: any free port)", port, 8080)
     .option("--max-batch <n>", "requests gathered into one engine run", positive, 32)
+    .option(
+      "--engine-batch <n>",
+      "longest engine run a gathered batch is cut into (requests sorted by size)",
+      positive,
+      8,
+    )
     .option("--max-wait-ms <n>", "longest a request waits for its batch to fill", count, 5)
     .option("--max-queue <n>", "requests waiting beyond this get 503 + Retry-After", positive, 256)
     .option("--timeout-ms <n>", "per-request time limit, queue included (504)", positive, 30_000)
     .option("--max-history <n>", "longest history accepted", positive, 200)
     .option("--max-candidates <n>", "longest candidate (or answer) list accepted", positive, 1000)
+    .option(
+      "--max-answer-tokens <n>",
+      "most padded answer tokens (candidates × longest answer) per request and per engine run",
+      positive,
+      16_384,
+    )
     .option("--body-limit <bytes>", "largest request body (413)", positive, 1024 * 1024)
     .option(
       "--max-prompt-tokens <n>",
@@ -65,18 +101,22 @@ export function registerServe(program: CommandUnknownOpts): void {
           catalog,
           batching: {
             maxBatch: opts.maxBatch,
+            engineBatch: opts.engineBatch,
             maxWaitMs: opts.maxWaitMs,
             maxQueue: opts.maxQueue,
             timeoutMs: opts.timeoutMs,
+            maxAnswerTokens: opts.maxAnswerTokens,
           },
           limits: { maxHistory: opts.maxHistory, maxCandidates: opts.maxCandidates },
           bodyLimit: opts.bodyLimit,
           log: (entry) => log.info(entry, "request"),
         });
+        let warmUpError: unknown = null;
         const server = await startServer(app, service, {
           host: opts.host,
           port: opts.port,
           onWarmUpError: (error) => {
+            warmUpError = error;
             log.error({ error: String(error) }, "warm-up failed");
             void server.close();
           },
@@ -93,12 +133,14 @@ export function registerServe(program: CommandUnknownOpts): void {
         closeOnSignals(server, (signal) => log.info({ signal }, "draining"));
         await server.closed;
         log.info("stopped");
+        // A server that never became ready failed: exit 1 with the reason, not 0.
+        if (warmUpError !== null) {
+          const reason = warmUpError instanceof Error ? warmUpError.message : String(warmUpError);
+          throw new RuntimeFailure(`the model failed to warm up: ${reason}`);
+        }
       } catch (error) {
         // Listening errors name no path, so the CLI's failure printer would call them internal.
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL")
-          throw new CliError((error as Error).message, 2);
-        throw error;
+        throw listenError(error, opts.host, opts.port) ?? error;
       }
     });
 }

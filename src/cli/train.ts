@@ -61,7 +61,7 @@ export function registerTrain(program: CommandUnknownOpts): void {
       ...(definition.inputs || definition.checkData
         ? [schemaOption("defaultSignals", recpoDefaultSignals)]
         : []),
-      ...schemaOptions(loop),
+      ...schemaOptions(loop, undefined, { itemInit: { arg: "run" } }),
       threadsOption(),
       providerOption(),
       new Option("--quiet", "no progress output"),

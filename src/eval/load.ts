@@ -149,12 +149,10 @@ export async function resolveModel(
   const dir = runCheckpointDir(target, checkpoint);
   if (run.lora) {
     const base = run.initModel ?? run.model;
-    return {
-      modelDir: base,
-      adapterDir: join(dir, "adapter"),
-      tokenizerDir: existsSync(join(base, "tokenizer.json")) ? base : run.model,
-      checkpoint: dir,
-    };
+    const adapterDir = join(dir, "adapter");
+    // An adapter over item tokens carries the tokenizer that added them.
+    const tokenizerDir = [adapterDir, base].find((d) => existsSync(join(d, "tokenizer.json")));
+    return { modelDir: base, adapterDir, tokenizerDir: tokenizerDir ?? run.model, checkpoint: dir };
   }
   const model = join(dir, "model");
   return { modelDir: model, adapterDir: null, tokenizerDir: model, checkpoint: dir };
@@ -209,7 +207,8 @@ export async function loadRecommender(dir: string, options: LoadOptions = {}): P
     runtime: options.runtime ?? new Runtime(),
     weightsDtype: options.weightsDtype,
   });
-  const tokenizer = await LmTokenizer.load(resolved.tokenizerDir);
+  const ownTokenizer = options.adapter && existsSync(join(options.adapter, "tokenizer.json"));
+  const tokenizer = await LmTokenizer.load(ownTokenizer ? options.adapter! : resolved.tokenizerDir);
   const recommender = new LmRecommender(lm, tokenizer, {
     maxPromptTokens: options.maxPromptTokens,
     name: dir,

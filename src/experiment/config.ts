@@ -103,6 +103,9 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
     if (key in config.training)
       throw fail(`training.${key} is set by the experiment, not in training`);
   }
+  if ("itemInit" in config.training)
+    throw fail("training.itemInit: set itemInit on the stage that adds the item tokens");
+  const sasrecStages = new Set<string>();
   parseOptions(trainingSettings, config.training, `${where}: invalid experiment config: training`);
   const seen = new Set<string>();
   const baselines = new Set<string>();
@@ -123,6 +126,7 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
     }
     if (isBaselineStage(s)) {
       baselines.add(s.name);
+      if (s.baseline === "sasrec") sasrecStages.add(s.name);
       parseBaselineStage(s, `${where}: stage "${s.name}"`);
       continue;
     }
@@ -130,6 +134,11 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
     for (const key of ["data", "model", "initAdapter", "initModel"]) {
       if (key in overrides) throw fail(`stage "${name}": ${key} is set by the experiment`);
     }
+    const itemInit = (overrides as { itemInit?: unknown }).itemInit;
+    if (itemInit != null && !sasrecStages.has(itemInit as string))
+      throw fail(
+        `stage "${name}": itemInit "${itemInit}" is not an earlier stage with baseline: sasrec`,
+      );
     const stageWhere = `${where}: stage "${name}": invalid training config`;
     parseOptions(trainingSettings, overrides, stageWhere);
     parseTrainConfig(

@@ -218,6 +218,8 @@ export async function runExperiment(
     } else {
       const { name: _n, init: _in, objective: rawObjective, baseline: _b, ...overrides } = stage;
       const objective = rawObjective as TrainConfig["objective"];
+      // itemInit names a SASRec stage of this experiment (checked by parseExperiment).
+      const itemStage = (overrides as { itemInit?: string | null }).itemInit ?? null;
       const base = init ? await initFromRun(join(out, "stages", init)) : null;
       const trainConfig: TrainConfig = parseTrainConfig({
         seed: config.seed,
@@ -228,13 +230,22 @@ export async function runExperiment(
         model: base?.model ?? modelDir,
         initAdapter: base?.initAdapter ?? null,
         initModel: base?.initModel ?? null,
+        itemInit: itemStage && join(out, "stages", itemStage),
         lora: base
           ? base.lora
           : ((overrides as Partial<TrainConfig>).lora ?? settings.lora ?? null),
       });
       maxPromptTokens = trainConfig.maxPromptTokens;
-      const { data: _d, model: _m, initAdapter: _a, initModel: _i, ...keyed } = trainConfig;
-      key = hash({ keyed, dataKey, modelKey, init: init ? stageKeys.get(init) : null });
+      const { data: _d, model: _m, initAdapter: _a, initModel: _i, ...rest } = trainConfig;
+      const { itemInit: _ii, ...keyed } = rest; // keyed on the SASRec stage, not its folder
+      const sasrecKey = itemStage ? { itemInit: stageKeys.get(itemStage) } : {};
+      key = hash({
+        keyed,
+        dataKey,
+        modelKey,
+        init: init ? stageKeys.get(init) : null,
+        ...sasrecKey,
+      });
       header(`stage ${name} (${objective.type}${init ? ` from ${init}` : ""})`);
       const summary = await trainLmStage(name, runDir, key, trainConfig, {
         quiet,

@@ -201,6 +201,11 @@ export class Graph {
     this.backwardFromId = Math.min(this.backwardFromId, this.nextId);
   }
 
+  /** Whether `grad` added a backward pass to this graph. */
+  get hasBackward(): boolean {
+    return Number.isFinite(this.backwardFromId);
+  }
+
   /** Whether a node belongs to the backward pass. */
   isBackward(node: Node): boolean {
     return node.id >= this.backwardFromId;

@@ -12,7 +12,7 @@ export {
   type StoredDType,
   Value,
 } from "./graph.js";
-export { layerNorm, linear, rmsNorm } from "./layers.js";
+export { layerNorm, layerNormUnfused, linear, rmsNorm, rmsNormUnfused } from "./layers.js";
 export {
   type ExternalData,
   lowerGraph,

@@ -10,7 +10,13 @@ import { FrozenLowering, type LowerOptions } from "./frozen.js";
 import { type Graph, GraphError, type Node, type Value } from "./graph.js";
 import "./ops/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { attrInt, type LowerContext, type OnnxAttr, opDefinition } from "./registry.js";
+import {
+  attrInt,
+  CONTRIB_DOMAIN,
+  type LowerContext,
+  type OnnxAttr,
+  opDefinition,
+} from "./registry.js";
 
 const { onnx } = onnxProto;
 
@@ -225,7 +231,13 @@ export function lowerGraph(graph: Graph, outputs: Outputs, options: LowerOptions
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: "prefrec",
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      // ONNX Runtime's contrib ops (FastGelu, FusedMatMul), imported only where a node uses one.
+      ...(nodes.some((n) => n.domain === CONTRIB_DOMAIN)
+        ? [{ domain: CONTRIB_DOMAIN, version: 1 }]
+        : []),
+    ],
     graph: {
       name: graph.name,
       node: nodes,

@@ -47,6 +47,10 @@ export interface OpDef {
   vjp?: Vjp;
 }
 
+/** The domain of ONNX Runtime's contrib ops (FastGelu, FusedMatMul, …): CPU kernels in every
+ *  onnxruntime build, imported by a model only where a node uses one. */
+export const CONTRIB_DOMAIN = "com.microsoft";
+
 const definitions = new Map<string, OpDef>();
 
 /** Registers an op; called once per op when its module loads. */

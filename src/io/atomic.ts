@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.js";
 import { removeOnInterrupt } from "./interrupt.js";
 
@@ -82,10 +82,26 @@ export async function checkWritable(path: string): Promise<void> {
   }
 }
 
+/**
+ * `mkdir -p` one level at a time: Node's recursive mkdir spins forever where a folder refuses a
+ * child with ENOENT (under /proc), so a bad --out would hang instead of failing.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !(await stat(d).catch(() => null)); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse())
+    await mkdir(d).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+}
+
 /** Creates the folder `path` will be written into, after checkWritable. */
 export async function ensureParentDir(path: string): Promise<void> {
   await checkWritable(path);
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirs(dirname(path));
 }
 
 /** Writes `data` to `path` atomically (temp file, fsync, rename). Creates the parent directory. */

@@ -6,7 +6,7 @@ import { Runtime, type Tensor } from "../graph/index.js";
 import { type PaddingSide, packCompletions, packPrompts } from "./batch.js";
 import { loadCheckpoint, type WeightsDtype } from "./checkpoint.js";
 import type { LmConfig } from "./config.js";
-import type { BindOptions } from "./graph/params.js";
+import type { BindOptions, ItemProjection } from "./graph/params.js";
 import {
   decodeStepProgram,
   forwardProgram,
@@ -18,14 +18,18 @@ import {
   type LoraWeights,
   loadLoraAdapter,
   loraScaling,
+  PeftError,
   validateLoraForModel,
 } from "./peft.js";
+import { growForTokens, type TrainableTokens, tokenRowsProblem } from "./peft-tokens.js";
 import { argmax, argmaxAmong, CandidateTrie, type TrieCursor } from "./trie.js";
 import type { Weights } from "./weights.js";
 
 export interface Adapter {
   weights: LoraWeights;
   config: LoraAdapterConfig;
+  /** PEFT trainable token rows (trainable_token_indices), if any. */
+  tokens?: TrainableTokens;
 }
 
 export interface LanguageModelOptions {
@@ -36,6 +40,8 @@ export interface LanguageModelOptions {
    *  updating the arrays in place is seen by the next call). 16-bit stored weights are always
    *  resident. */
   weightsAs?: "constant" | "input";
+  /** A training run's item projection (its arrays are read at every call, like `input`). */
+  projection?: ItemProjection;
 }
 
 export interface ScoreResult {
@@ -73,6 +79,7 @@ export class LanguageModel {
   readonly runtime: Runtime;
   readonly adapter?: Adapter;
   private readonly weightsAs: "constant" | "input";
+  private readonly projection?: ItemProjection;
   private readonly compiled = new Map<string, Promise<Compiled>>();
 
   constructor(
@@ -83,7 +90,10 @@ export class LanguageModel {
     this.runtime = options.runtime ?? new Runtime();
     this.adapter = options.adapter;
     this.weightsAs = options.weightsAs ?? "constant";
+    this.projection = options.projection;
     if (this.adapter) validateLoraForModel(this.adapter.weights, config);
+    const problem = this.adapter?.tokens && tokenRowsProblem(this.adapter.tokens, config);
+    if (problem) throw new PeftError("adapter_model.safetensors", problem);
   }
 
   /** Loads a Hugging Face model directory, and optionally a PEFT adapter directory. */
@@ -91,10 +101,11 @@ export class LanguageModel {
     dir: string,
     options: { adapter?: string; runtime?: Runtime; weightsDtype?: WeightsDtype } = {},
   ): Promise<LanguageModel> {
-    const { config, weights } = await loadCheckpoint(dir, {
-      weightsDtype: options.weightsDtype ?? "stored",
-    });
+    const loaded = await loadCheckpoint(dir, { weightsDtype: options.weightsDtype ?? "stored" });
     const adapter = options.adapter ? await loadLoraAdapter(options.adapter) : undefined;
+    // Token rows past the base's vocabulary: grow it first, as PEFT users call
+    // resize_token_embeddings before loading such an adapter.
+    const { config, weights } = growForTokens(loaded.config, loaded.weights, adapter?.tokens);
     return new LanguageModel(config, weights, { runtime: options.runtime, adapter });
   }
 
@@ -107,7 +118,12 @@ export class LanguageModel {
     const lora = this.adapter
       ? { weights: this.adapter.weights, scaling: loraScaling(this.adapter.config) }
       : undefined;
-    return { frozenAs: this.weightsAs, lora };
+    return {
+      frozenAs: this.weightsAs,
+      lora,
+      tokens: this.adapter?.tokens,
+      projection: this.projection,
+    };
   }
 
   /** Releases every compiled program (each holds its own copy of the resident weights); the

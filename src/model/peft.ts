@@ -1,12 +1,23 @@
 // LoRA adapters in PEFT's format: adapter_config.json + adapter_model.safetensors with keys
-// `base_model.model.<module>.lora_A.weight` ([r, in]) and `...lora_B.weight` ([out, r]).
-import { readFile } from "node:fs/promises";
+// `base_model.model.<module>.lora_A.weight` ([r, in]) and `...lora_B.weight` ([out, r]), plus
+// trainable token rows (peft-tokens.ts) and, when the vocabulary grew, the tokenizer files.
+import { existsSync } from "node:fs";
+import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { withAtomicDir, writeFileAtomic } from "../io/atomic.js";
 import { UserError } from "../io/errors.js";
 import { SafetensorsError, withSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { LmConfig } from "./config.js";
 import { PROJECTIONS, type Projection, projectionModule, projectionShape } from "./names.js";
+import {
+  parseTokenIndices,
+  TOKEN_ROWS_KEY,
+  type TokenRows,
+  type TrainableTokens,
+  tokenIndicesJson,
+  tokenRowsKey,
+} from "./peft-tokens.js";
+import { TOKENIZER_FILES } from "./tokenizer/items.js";
 import { type NamedTensor, sameShape } from "./weights.js";
 
 /** One adapted module's low-rank factors: ΔW = scaling · B·A. */
@@ -61,7 +72,10 @@ export function peftKeys(module: string): { A: string; B: string } {
 }
 
 /** The adapter_config.json object (keys understood by PEFT's LoraConfig). */
-export function adapterConfigToJson(config: LoraAdapterConfig): Record<string, unknown> {
+export function adapterConfigToJson(
+  config: LoraAdapterConfig,
+  tokens?: TrainableTokens,
+): Record<string, unknown> {
   return {
     alpha_pattern: {},
     auto_mapping: null,
@@ -84,6 +98,7 @@ export function adapterConfigToJson(config: LoraAdapterConfig): Record<string, u
     lora_dropout: config.loraDropout,
     target_modules: [...config.targetModules],
     use_rslora: config.useRslora,
+    trainable_token_indices: tokens && tokens.size > 0 ? tokenIndicesJson(tokens) : null,
   };
 }
 
@@ -128,6 +143,11 @@ export function parseAdapterConfig(json: unknown, file = "adapter_config.json"):
   const base = j.base_model_name_or_path ?? null;
   if (base !== null && typeof base !== "string")
     fail("base_model_name_or_path", "must be a string or null");
+  try {
+    parseTokenIndices(j.trainable_token_indices);
+  } catch (error) {
+    fail("trainable_token_indices", (error as Error).message);
+  }
   const mts = j.modules_to_save;
   if (mts != null && (!Array.isArray(mts) || mts.length > 0)) {
     fail("modules_to_save", "fully trained extra modules are not supported");
@@ -148,6 +168,7 @@ export function parseAdapterConfig(json: unknown, file = "adapter_config.json"):
     "rank_pattern",
     "alpha_pattern",
     "modules_to_save",
+    "trainable_token_indices",
   ]);
   return {
     r: j.r as number,
@@ -175,12 +196,16 @@ function checkPair(file: string, module: string, pair: LoraPair, r: number): voi
   }
 }
 
-/** Writes adapter_config.json and adapter_model.safetensors (F32, sorted keys) into `dir` atomically. */
+/**
+ * Writes adapter_config.json and adapter_model.safetensors (F32, sorted keys) into `dir`
+ * atomically; with `tokens`, their rows too, and with `tokenizerDir` its tokenizer files (an
+ * adapter over a grown vocabulary is only usable with the tokenizer that grew it).
+ */
 export async function saveLoraAdapter(
   dir: string,
   config: LoraAdapterConfig,
   weights: LoraWeights,
-  options: { overwrite?: boolean } = {},
+  options: { overwrite?: boolean; tokens?: TrainableTokens; tokenizerDir?: string } = {},
 ): Promise<void> {
   const file = join(dir, "adapter_model.safetensors");
   const tensors: [string, NamedTensor][] = [];
@@ -190,14 +215,20 @@ export async function saveLoraAdapter(
     const keys = peftKeys(module);
     tensors.push([keys.A, pair.A], [keys.B, pair.B]);
   }
+  for (const [module, t] of options.tokens ?? []) tensors.push([tokenRowsKey(module), t.rows]);
+  tensors.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   await withAtomicDir(
     dir,
     async (tmp) => {
       await writeFileAtomic(
         join(tmp, "adapter_config.json"),
-        `${JSON.stringify(adapterConfigToJson(config), null, 2)}\n`,
+        `${JSON.stringify(adapterConfigToJson(config, options.tokens), null, 2)}\n`,
       );
       await writeSafetensors(join(tmp, "adapter_model.safetensors"), tensors, { format: "pt" });
+      const from = options.tokenizerDir;
+      for (const name of from ? TOKENIZER_FILES : []) {
+        if (existsSync(join(from!, name))) await copyFile(join(from!, name), join(tmp, name));
+      }
     },
     { replace: options.overwrite ?? false },
   );
@@ -206,7 +237,7 @@ export async function saveLoraAdapter(
 /** Reads an adapter directory; F16/BF16 factors are converted to float32. */
 export async function loadLoraAdapter(
   dir: string,
-): Promise<{ config: LoraAdapterConfig; weights: LoraWeights }> {
+): Promise<{ config: LoraAdapterConfig; weights: LoraWeights; tokens?: TrainableTokens }> {
   const configFile = join(dir, "adapter_config.json");
   let json: unknown;
   try {
@@ -221,8 +252,17 @@ export async function loadLoraAdapter(
   const config = parseAdapterConfig(json, configFile);
   const file = join(dir, "adapter_model.safetensors");
   const parts = new Map<string, Partial<LoraPair>>();
+  const indices = parseTokenIndices((json as Record<string, unknown>).trainable_token_indices);
+  const rows = new Map<string, NamedTensor>();
   await withSafetensors(file, async (st) => {
     for (const key of st.names()) {
+      const t = TOKEN_ROWS_KEY.exec(key);
+      if (t !== null) {
+        if (!indices?.has(t[1]))
+          throw new PeftError(file, "token rows the config's trainable_token_indices lacks", key);
+        rows.set(t[1], await st.readF32(key));
+        continue;
+      }
       const m = KEY.exec(key);
       if (m === null)
         throw new PeftError(
@@ -257,7 +297,28 @@ export async function loadLoraAdapter(
     checkPair(file, module, pair, config.r);
     weights.set(module, pair);
   }
-  return { config, weights };
+  if (!indices) return { config, weights };
+  const tokens: TrainableTokens = new Map();
+  for (const [module, ids] of indices) {
+    const t = rows.get(module);
+    // A head tied to the embedding has no tensor: PEFT's tied adapter saves nothing.
+    if (t === undefined) {
+      if (module === "lm_head" && indices.has("model.embed_tokens")) continue;
+      throw new PeftError(
+        file,
+        "is missing (listed in trainable_token_indices)",
+        tokenRowsKey(module),
+      );
+    }
+    if (t.shape.length !== 2 || t.shape[0] !== ids.length)
+      throw new PeftError(
+        file,
+        `shape [${t.shape}] is not [${ids.length}, hidden]`,
+        tokenRowsKey(module),
+      );
+    tokens.set(module, { indices: ids, rows: t } satisfies TokenRows);
+  }
+  return { config, weights, tokens };
 }
 
 /** The projection a module path ends with, or null (e.g. `model.layers.3.mlp.up_proj` → up_proj). */

@@ -4,6 +4,7 @@
 
 import { createRng } from "../io/rng.js";
 import type { LmConfig } from "./config.js";
+import type { ItemProjection } from "./graph/params.js";
 import { float32Of, type NamedTensor, type Weights } from "./weights.js";
 
 /** Rows of tensors that hold one row per token. */
@@ -89,4 +90,50 @@ export function randomProjection(
   const scale = std / rms / Math.sqrt(dim);
   const rng = createRng(seed);
   return Float32Array.from({ length: dim * d }, () => rng.normal() * scale);
+}
+
+/** LLaRA's item rows source·Wᵀ + b ([n, hidden], row-major) of a projection. */
+export function projectItemRows(p: ItemProjection): Float32Array {
+  const [n, ds] = p.source.shape;
+  const d = p.weight.shape[0];
+  if (p.weight.shape[1] !== ds || p.bias.shape[0] !== d || p.indices.length !== n)
+    throw new Error(
+      `projectItemRows: source [${p.source.shape}], weight [${p.weight.shape}], bias [${p.bias.shape}] do not fit ${p.indices.length} rows`,
+    );
+  const S = p.source.data;
+  const W = p.weight.data;
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      let s = p.bias.data[j];
+      for (let k = 0; k < ds; k++) s += S[i * ds + k] * W[j * ds + k];
+      out[i * d + j] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * A fresh projection of `source` [n, dSource] onto the rows `indices` of `module`: W [hidden,
+ * dSource] seeded so projected rows have about the model's init scale (randomProjection), b = 0.
+ */
+export function newItemProjection(
+  config: LmConfig,
+  indices: number[],
+  source: { data: Float32Array; dim: number },
+  seed: number,
+  module = "model.embed_tokens",
+): ItemProjection {
+  const d = config.hiddenSize;
+  const ds = source.dim;
+  const P = randomProjection(source.data, ds, d, config.initializerRange, seed); // [ds, d]
+  const W = new Float32Array(d * ds);
+  for (let k = 0; k < ds; k++) for (let j = 0; j < d; j++) W[j * ds + k] = P[k * d + j];
+  return {
+    module,
+    indices,
+    source: { shape: [indices.length, ds], data: source.data },
+    weight: { shape: [d, ds], data: W },
+    bias: { shape: [d], data: new Float32Array(d) },
+  };
 }

@@ -15,15 +15,40 @@ const WIDTH = 480;
 const HEIGHT = 220;
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
-interface Point {
+export interface Point {
   step: number;
   value: number;
   series: string;
 }
 
-/** A line chart over steps, one coloured series per name; points drawn so one step still shows. */
-export function lineChart(id: string, title: string, yTitle: string, points: Point[]): Chart {
+/** Most points one series keeps (a baseline run logs every step: tens of thousands of them). */
+export const MAX_SERIES_POINTS = 500;
+/** Series up to this length also draw their points (so a single step still shows). */
+const MAX_MARKED_POINTS = 100;
+
+/**
+ * Each series of more than `max` points as at most `max` means of consecutive runs of points
+ * (mean step, mean value), so a long run's chart stays small and its trend readable.
+ */
+export function thin(points: readonly Point[], max = MAX_SERIES_POINTS): Point[] {
+  const out: Point[] = [];
+  for (const name of new Set(points.map((p) => p.series))) {
+    const own = points.filter((p) => p.series === name);
+    const size = Math.ceil(own.length / max);
+    for (let i = 0; i < own.length; i += size) {
+      const run = own.slice(i, i + size);
+      const mean = (f: (p: Point) => number) => run.reduce((a, p) => a + f(p), 0) / run.length;
+      out.push({ step: mean((p) => p.step), value: mean((p) => p.value), series: name });
+    }
+  }
+  return out;
+}
+
+/** A line chart over steps, one coloured series per name; short series also draw points. */
+export function lineChart(id: string, title: string, yTitle: string, all: Point[]): Chart {
+  const points = thin(all);
   const series = [...new Set(points.map((p) => p.series))];
+  const longest = Math.max(...series.map((n) => points.filter((p) => p.series === n).length));
   return {
     id,
     title,
@@ -33,7 +58,7 @@ export function lineChart(id: string, title: string, yTitle: string, points: Poi
       width: WIDTH,
       height: HEIGHT,
       data: { values: points },
-      mark: { type: "line", point: true, strokeWidth: 1.5 },
+      mark: { type: "line", point: longest <= MAX_MARKED_POINTS, strokeWidth: 1.5 },
       encoding: {
         x: { field: "step", type: "quantitative", title: "step" },
         y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: false } },

@@ -130,9 +130,33 @@ export function createApp(options: AppOptions): {
     process.stderr.write(`prefrec serve: ${(error as Error).stack ?? error}\n`);
     return errorResponse(c, new HttpError(500, "internal", "internal error (see the server log)"));
   });
-  app.notFound((c) =>
-    errorResponse(c, new HttpError(404, "not_found", `no route ${c.req.method} ${c.req.path}`)),
-  );
+  // A known path with the wrong method (a GET to a POST route, say) is a 405 that says which.
+  const methods: Record<string, string> = {
+    "/v1/recommend": "POST",
+    "/v1/score": "POST",
+    "/healthz": "GET",
+    "/readyz": "GET",
+    "/openapi.json": "GET",
+    "/docs": "GET",
+  };
+  app.notFound((c) => {
+    const allowed = methods[c.req.path];
+    if (allowed)
+      return errorResponse(
+        c,
+        new HttpError(
+          405,
+          "method_not_allowed",
+          `${c.req.path} answers ${allowed}, not ${c.req.method}`,
+          undefined,
+          { Allow: allowed },
+        ),
+      );
+    return errorResponse(
+      c,
+      new HttpError(404, "not_found", `no route ${c.req.method} ${c.req.path}`),
+    );
+  });
 
   const recommend = createRoute({
     method: "post",

@@ -15,7 +15,10 @@ export const DEFAULT_LIMITS: Limits = { maxHistory: 200, maxCandidates: 1000, ma
 
 // Bounds keep every number a model or a prompt might see finite and small enough to print.
 const itemId = z
-  .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(256)])
+  .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(256)], {
+    // A number no branch accepts (1e400 parses as Infinity) would otherwise read "Invalid input".
+    error: "expected a dense id (a whole number ≥ 0) or a source id (a string)",
+  })
   .openapi({ description: "dense item id (line of items.jsonl) or the source's item id" });
 
 /** An item named by id or title (exactly one of them). */

@@ -41,7 +41,11 @@ export async function startServer(
   const closed = new Promise<void>((r) => {
     resolveClosed = r;
   });
-  service.warmUp().catch((error) => options.onWarmUpError?.(error));
+  // A failure after shutdown began is the shutdown's doing (the model was being released), not
+  // the model's: only earlier failures are reported.
+  const warming = service.warmUp().catch((error) => {
+    if (!closing) options.onWarmUpError?.(error);
+  });
   // Keep-alive longer than clients and proxies keep idle sockets (Node's 5 s default lets the
   // server close a socket just as a client reuses it: ECONNRESET under load, measured).
   (server as Server).keepAliveTimeout = 65_000;
@@ -62,6 +66,8 @@ export async function startServer(
       });
       (server as Server).closeIdleConnections?.();
     });
+    // Never release the model under a warm-up still running (a signal during warm-up).
+    await warming;
     await service.recommender.dispose?.();
     resolveClosed();
   };

@@ -7,25 +7,33 @@ import type { HistoryEntry, ItemRef } from "../data/types.js";
 import type { Recommender } from "../recommender.js";
 import { MicroBatcher } from "./batcher.js";
 import type { ServeCatalog } from "./catalog.js";
+import { type RunBudget, scoreInRuns } from "./chunks.js";
 import { HttpError } from "./errors.js";
 import type { RecommendBody, ScoreBody } from "./schemas.js";
 
 export interface BatchingOptions {
-  /** Requests per engine run (1 = no batching). */
+  /** Requests gathered into one batch (1 = no batching). */
   maxBatch: number;
+  /** Longest engine run a batch is cut into, after sorting its requests by size (chunks.ts). */
+  engineBatch: number;
   /** Longest a request waits for others to join its batch. */
   maxWaitMs: number;
   /** Requests waiting beyond this are refused (503). */
   maxQueue: number;
   /** Longest a request may take, queue included (504). */
   timeoutMs: number;
+  /** Most padded answer tokens (candidates × longest answer) of one request (400 beyond) and
+   *  of one engine run: bounds a run's memory and how long it holds the event loop. */
+  maxAnswerTokens: number;
 }
 
 export const DEFAULT_BATCHING: BatchingOptions = {
   maxBatch: 32,
+  engineBatch: 8,
   maxWaitMs: 5,
   maxQueue: 256,
   timeoutMs: 30_000,
+  maxAnswerTokens: 16_384,
 };
 
 export interface Warning {
@@ -78,18 +86,50 @@ export class RecommendService {
       maxWaitMs: batching.maxWaitMs,
       maxQueue: batching.maxQueue,
     };
-    // One engine run per gathered batch: batchSize = the batch's own size.
+    // A gathered batch runs as size-sorted engine runs of at most engineBatch requests each.
+    const size = Math.max(1, batching.engineBatch);
+    const budget: RunBudget = {
+      shape: (e) => this.answerShape(e),
+      maxTokens: batching.maxAnswerTokens,
+    };
     this.candidates = new MicroBatcher({
       ...common,
-      run: (examples) => recommender.scoreCandidates(examples, { batchSize: examples.length }),
+      run: (examples) =>
+        scoreInRuns(
+          examples,
+          size,
+          (run) => recommender.scoreCandidates(run, { batchSize: run.length }),
+          budget,
+        ),
     });
     this.catalogScores = new MicroBatcher({
       ...common,
-      run: (examples) => {
-        if (!recommender.scoreAll) throw new Error("scoreAll is not available");
-        return recommender.scoreAll(examples, { batchSize: examples.length });
-      },
+      run: (examples) =>
+        scoreInRuns(examples, size, (run) => {
+          if (!recommender.scoreAll) throw new Error("scoreAll is not available");
+          return recommender.scoreAll(run, { batchSize: run.length });
+        }),
     });
+  }
+
+  /** [candidates, longest answer in tokens] of an example (1 token per answer for models
+   *  without answer lengths): the padded answer tokens scoring it costs. */
+  answerShape(example: Example): [number, number] {
+    const n = example.candidates.length;
+    if (!n || !this.recommender.answerLengths) return [n, 1];
+    return [n, Math.max(1, ...this.recommender.answerLengths([example])[0])];
+  }
+
+  /** Refuses (400) an example over the answer-token limit, naming the list. */
+  private checkAnswerTokens(example: Example, field: string): void {
+    const [n, tc] = this.answerShape(example);
+    if (n * tc > this.batching.maxAnswerTokens)
+      throw new HttpError(
+        400,
+        "too_many_answer_tokens",
+        `${field}: ${n} answers of up to ${tc} tokens pad to ${n * tc} answer tokens, over the limit of ${this.batching.maxAnswerTokens} (fewer or shorter answers)`,
+        field,
+      );
   }
 
   /** The model's name for responses. */
@@ -117,7 +157,9 @@ export class RecommendService {
         [this.catalog.ref(1), this.catalog.ref(0)],
       );
       await this.recommender.scoreCandidates([ex], { batchSize: 1 });
-      if (this.recommender.scoreAll) await this.recommender.scoreAll([ex], { batchSize: 1 });
+      // describe() decides, not the method's presence: a title LM has scoreAll but refuses it.
+      if (this.recommender.scoreAll && this.recommender.describe().fullCatalog)
+        await this.recommender.scoreAll([ex], { batchSize: 1 });
     }
     this.ready = true;
   }
@@ -188,6 +230,7 @@ export class RecommendService {
     if (body.candidates) {
       const cands = this.refs(body.candidates, "candidates");
       const ex = this.catalog.example(id, history, cands, { template: body.template });
+      this.checkAnswerTokens(ex, "candidates");
       const { output, batchSize } = await this.candidates.submit(ex, this.batching.timeoutMs);
       const entries = cands
         .map((ref, i) => ({ ref, score: output[i] }))
@@ -237,6 +280,7 @@ export class RecommendService {
       );
     }
     const ex = this.catalog.example(`request-${++this.seq}`, [], answers, { prompt });
+    this.checkAnswerTokens(ex, "answers");
     const { output, batchSize } = await this.candidates.submit(ex, this.batching.timeoutMs);
     return {
       scores: body.answers.map((answer, i) => ({ answer, logp: output[i] })),

@@ -27,6 +27,7 @@ import {
   trainProgram,
 } from "../baselines/programs.js";
 import {
+  epochWindowCount,
   epochWindows,
   itemCounts,
   longestHistory,
@@ -249,10 +250,18 @@ export async function trainBaseline(
   const save = (dir: string) =>
     saveBaselineCheckpoint(dir, shapes, params, { ...state }, optimizer.state());
   const bce = kind === "sasrec" && config.loss === "bce";
-  const perEpoch = Math.ceil(unitsOf(0).length / config.batchSize);
+  // Steps of every epoch, counted per epoch: a sequence model's later epochs cut its sequences
+  // at shifted points, which can give more windows (hence steps) than epoch 0.
+  let totalSteps = 0;
+  for (let e = 0; e < config.epochs; e++) {
+    const units = sequence
+      ? epochWindowCount(sequences, inputLen, config.seed, e)
+      : positions.length;
+    totalSteps += Math.ceil(units / config.batchSize);
+  }
   const progress = startStepProgress(
     `train ${kind}`,
-    perEpoch * config.epochs,
+    totalSteps,
     state.step,
     options.quiet ?? false,
   );
@@ -294,6 +303,8 @@ export async function trainBaseline(
       state.epochLoss += loss * targets;
       state.epochTargets += targets;
       state.step++;
+      // One line per step, as LM runs log (the report's loss and learning-rate curves).
+      await writeMetric({ step: state.step, epoch: state.epoch + 1, loss, lr: config.lr, targets });
       state.position += batch.length;
       state.examples += targets;
       stepsThisCall++;

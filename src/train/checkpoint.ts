@@ -8,8 +8,11 @@ import { UserError } from "../io/errors.js";
 import { withSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { saveCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
+import { type ItemProjection, PROJECTION_FEEDS } from "../model/graph/params.js";
 import { type LoraAdapterConfig, type LoraWeights, saveLoraAdapter } from "../model/peft.js";
+import type { TrainableTokens } from "../model/peft-tokens.js";
 import type { Weights } from "../model/weights.js";
+import { projectionFile } from "./item-init.js";
 import type { AdamWState } from "./optim.js";
 
 /** Where the loop stands; enough to continue exactly. */
@@ -30,9 +33,17 @@ export interface LoopState {
 export interface CheckpointContents {
   state: LoopState;
   optimizer: AdamWState;
-  /** LoRA runs: the adapter; full runs: the model. */
-  adapter?: { config: LoraAdapterConfig; weights: LoraWeights };
+  /** LoRA runs: the adapter (with its token rows, and the tokenizer that added them). */
+  adapter?: {
+    config: LoraAdapterConfig;
+    weights: LoraWeights;
+    tokens?: TrainableTokens;
+    tokenizerDir?: string;
+  };
+  /** Full runs: the model. */
   model?: { config: LmConfig; weights: Weights; tokenizerDir: string };
+  /** `itemInit` runs: the projection (already folded into the adapter or model). */
+  projection?: ItemProjection;
 }
 
 /** Writes a checkpoint directory (replacing an earlier one of the same name). */
@@ -41,7 +52,22 @@ export async function saveRunCheckpoint(dir: string, c: CheckpointContents): Pro
     dir,
     async (tmp) => {
       if (c.adapter)
-        await saveLoraAdapter(join(tmp, "adapter"), c.adapter.config, c.adapter.weights);
+        await saveLoraAdapter(join(tmp, "adapter"), c.adapter.config, c.adapter.weights, {
+          tokens: c.adapter.tokens,
+          tokenizerDir: c.adapter.tokenizerDir,
+        });
+      if (c.projection) {
+        const p = c.projection;
+        await writeSafetensors(
+          projectionFile(tmp),
+          [
+            [PROJECTION_FEEDS.source, p.source],
+            [PROJECTION_FEEDS.weight, p.weight],
+            [PROJECTION_FEEDS.bias, p.bias],
+          ],
+          { module: p.module, indices: JSON.stringify(p.indices) },
+        );
+      }
       if (c.model) {
         await saveCheckpoint(
           join(tmp, "model"),

@@ -49,6 +49,14 @@ export const trainOptionsShape = {
     .describe(
       "items as titles, one added token each (id), or title + token (hybrid); default: the model's own",
     ),
+  itemInit: z
+    .string()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe(
+      "items: id|hybrid: initialize the item tokens' embeddings from this SASRec run through a learned projection (LLaRA)",
+    ),
   evalEvery: countOrZero().default(0).describe("validate every n steps (0: at the end only)"),
   evalExamples: countOrZero()
     .default(200)
@@ -104,6 +112,11 @@ export function parseTrainConfig(input: unknown, where?: string): TrainConfig {
   const config = parseOptions(trainConfigSchema, input, prefix);
   if (config.initAdapter && !config.lora) {
     throw new UserError(`${prefix}: initAdapter needs lora (the adapter's settings come from it)`);
+  }
+  if (config.itemInit && config.items !== "id" && config.items !== "hybrid") {
+    throw new UserError(
+      `${prefix}: itemInit (--item-init) initializes item tokens: it needs items: id or hybrid, got ${config.items ?? "the model's own"}`,
+    );
   }
   return config;
 }

@@ -2,10 +2,11 @@
 // run asks for `id` or `hybrid` and it has none (one per item of the run's dataset catalog, plus
 // `<item_unk>`; the embedding and LM head grow, existing rows untouched), or records another
 // representation over the tokens it has. The changed tokenizer is written to RUN/tokenizer, so
-// every checkpoint of the run carries it.
+// every checkpoint of the run carries it. A LoRA run trains the added rows as PEFT trainable
+// token rows (setup.ts); a full run trains them with everything else.
 
 import { join } from "node:path";
-import { loadPrepared } from "../data/index.js";
+import { type CatalogItem, loadPrepared } from "../data/index.js";
 import type { LmConfig } from "../model/config.js";
 import { resizeVocab } from "../model/resize.js";
 import { writeItemTokenizer, writeRepresentation } from "../model/tokenizer/items.js";
@@ -18,6 +19,8 @@ export interface ModelStart {
   config: LmConfig;
   weights: Weights;
   tokenizer: LmTokenizer;
+  /** When this run added the item tokens: their ids (items, then `<item_unk>`) and catalog. */
+  added?: { ids: number[]; items: CatalogItem[] };
 }
 
 /** The starting model under the run's item representation (unchanged when it already fits). */
@@ -37,10 +40,6 @@ export async function withItemTokens(
     await writeRepresentation(start.tokenizer.dir, out, have.as(want));
     return { ...start, tokenizer: await LmTokenizer.load(out) };
   }
-  if (config.lora)
-    throw new TrainingError(
-      `items: ${want} adds item tokens, whose rows a LoRA run cannot train yet; add them in a full fine-tuning run (lora: null) first`,
-    );
   const { items } = await loadPrepared(config.data);
   const firstId = Math.max(start.tokenizer.vocabSize, start.config.vocabSize);
   await writeItemTokenizer(start.tokenizer.dir, out, {
@@ -50,5 +49,6 @@ export async function withItemTokens(
   });
   const tokenizer = await LmTokenizer.load(out);
   const resized = resizeVocab(start.config, start.weights, firstId + items.length + 1, config.seed);
-  return { ...resized, tokenizer };
+  const ids = Array.from({ length: items.length + 1 }, (_, i) => firstId + i);
+  return { ...resized, tokenizer, added: { ids, items } };
 }

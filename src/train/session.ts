@@ -12,6 +12,7 @@ import { startProgress } from "../io/progress.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { LanguageModel } from "../model/lm.js";
 import { loraScaling } from "../model/peft.js";
+import { cloneTokens } from "../model/peft-tokens.js";
 import type { RunMemory } from "../model/run-memory.js";
 import type { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import { needsReference, negativesUsed, objectivePromptLoss } from "../objectives/index.js";
@@ -126,13 +127,15 @@ async function buildSession(
 
   const memory = await planTrainMemory(config, N, log); // a run that cannot fit stops here
   // Starting point and where the loop stands (a resume continues from the last checkpoint).
-  const { modelDir, modelConfig, weights, tokenizer, adapter } = await loadStartingPoint(
-    config,
-    runDir,
-  );
+  const { modelDir, modelConfig, weights, tokenizer, adapter, projection, itemInit } =
+    await loadStartingPoint(config, runDir);
   if (objectivePromptLoss(objective) === "items" && tokenizer.representation === "title")
     throw new TrainingError(
       "promptLoss: items trains on the history's item tokens, but this run shows items as titles (use items: id or hybrid, or promptLoss: all)",
+    );
+  if (itemInit)
+    log(
+      `item-init: ${itemInit.items} item rows from ${config.itemInit} through a learned projection (${itemInit.missing} items without a SASRec row: its mean row)`,
     );
   const restored =
     options.resume && existsSync(join(paths.last, "state.json"))
@@ -168,7 +171,11 @@ async function buildSession(
     const refModel = new LanguageModel(modelConfig, weights, {
       runtime,
       adapter: adapter
-        ? { config: adapter.config, weights: cloneLora(adapter.weights) }
+        ? {
+            config: adapter.config,
+            weights: cloneLora(adapter.weights),
+            tokens: cloneTokens(adapter.tokens),
+          }
         : undefined,
     });
     const key = referenceKey([
@@ -178,6 +185,7 @@ async function buildSession(
       N,
       config.maxPromptTokens,
       config.items,
+      config.itemInit,
       await fileStamp(modelDir),
       config.initAdapter ? await fileStamp(config.initAdapter) : null,
     ]);
@@ -208,6 +216,8 @@ async function buildSession(
     trainable: adapter ? "lora" : "full",
     frozenAs: "input",
     lora: adapter ? { weights: adapter.weights, scaling: loraScaling(adapter.config) } : undefined,
+    tokens: adapter?.tokens,
+    projection,
   };
   const dropout = config.lora?.dropout ?? 0;
   const stepProg = stepProgram(
@@ -237,7 +247,7 @@ async function buildSession(
   const trainable = new Map<string, Float32Array>();
   for (const name of stepProg.model.trainable.keys())
     trainable.set(name, stepProg.model.feeds[name] as Float32Array);
-  const store = new ParameterStore(modelConfig, weights, adapter, trainable);
+  const store = new ParameterStore(modelConfig, weights, adapter, trainable, projection);
   const optimizer = new AdamW(store.writable(), {
     lr: config.lr,
     weightDecay: config.weightDecay,
@@ -252,6 +262,7 @@ async function buildSession(
     runtime,
     adapter,
     weightsAs: "input",
+    projection,
   });
 
   await writeRunConfig(runDir, config);

@@ -9,15 +9,19 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { startProgress } from "../io/progress.js";
 import { loadCheckpoint } from "../model/checkpoint.js";
 import type { LmConfig } from "../model/config.js";
+import type { ItemProjection } from "../model/graph/params.js";
 import { initLoraWeights } from "../model/lora.js";
 import type { Projection } from "../model/names.js";
 import { type LoraAdapterConfig, type LoraWeights, loadLoraAdapter } from "../model/peft.js";
+import { growForTokens, initTokenRows, type TrainableTokens } from "../model/peft-tokens.js";
+import { newItemProjection } from "../model/resize.js";
 import { type TokenizedExample, tokenizeExample } from "../model/tokenizer/tokenize.js";
 import { LmTokenizer } from "../model/tokenizer/tokenizer.js";
 import type { Weights } from "../model/weights.js";
 import { checkObjectiveData, isPreference } from "../objectives/index.js";
 import { RESUMABLE_KEYS, type TrainConfig } from "./config.js";
 import { checkAborted, TrainingError } from "./errors.js";
+import { foldProjection, readItemTable } from "./item-init.js";
 import { withItemTokens } from "./items.js";
 import { trainWeightsDtype } from "./memory.js";
 
@@ -26,8 +30,12 @@ export interface StartingPoint {
   modelConfig: LmConfig;
   weights: Weights;
   tokenizer: LmTokenizer;
-  /** LoRA runs: the adapter being trained (fresh, or the earlier stage's). */
-  adapter?: { config: LoraAdapterConfig; weights: LoraWeights };
+  /** LoRA runs: the adapter being trained (fresh, or the earlier stage's), with the token rows
+   *  of item tokens the vocabulary gained. */
+  adapter?: { config: LoraAdapterConfig; weights: LoraWeights; tokens?: TrainableTokens };
+  /** `itemInit`: the item rows' projection (trained) and how many items had no SASRec row. */
+  projection?: ItemProjection;
+  itemInit?: { items: number; missing: number };
 }
 
 /**
@@ -41,60 +49,68 @@ export async function loadStartingPoint(
   const modelDir = config.initModel ?? config.model;
   // LoRA runs never change the base: a 16-bit one stays as stored (memory-mapped).
   const loaded = await loadCheckpoint(modelDir, { weightsDtype: trainWeightsDtype(config) });
-  const {
-    config: modelConfig,
-    weights,
-    tokenizer,
-  } = await withItemTokens(
+  const earlier = config.lora && config.initAdapter ? await loadAdapter(config) : undefined;
+  // An earlier adapter with token rows grew the vocabulary: its tokenizer, a base grown to fit.
+  const grown = growForTokens(loaded.config, loaded.weights, earlier?.tokens);
+  const tokenizerDir = [config.initAdapter, modelDir].find(
+    (dir) => dir && existsSync(join(dir, "tokenizer.json")),
+  );
+  const start = await withItemTokens(
     config,
-    {
-      config: loaded.config,
-      weights: loaded.weights,
-      tokenizer: await LmTokenizer.load(
-        existsSync(join(modelDir, "tokenizer.json")) ? modelDir : config.model,
-      ),
-    },
+    { ...grown, tokenizer: await LmTokenizer.load(tokenizerDir ?? config.model) },
     runDir,
   );
-  let adapter: { config: LoraAdapterConfig; weights: LoraWeights } | undefined;
+  const { config: modelConfig, weights, tokenizer, added } = start;
+  if (config.itemInit && !added)
+    throw new TrainingError(
+      `--item-init ${config.itemInit}: the starting model already has item tokens (${tokenizer.dir}); item-init applies to the run that adds them`,
+    );
+  let adapter: StartingPoint["adapter"];
   if (config.lora) {
-    const adapterConfig: LoraAdapterConfig = {
-      r: config.lora.r,
-      loraAlpha: config.lora.alpha,
-      loraDropout: config.lora.dropout,
-      targetModules: [...config.lora.targets],
-      baseModelNameOrPath: config.model,
-      useRslora: false,
-      extra: {},
+    adapter = earlier ?? {
+      config: {
+        r: config.lora.r,
+        loraAlpha: config.lora.alpha,
+        loraDropout: config.lora.dropout,
+        targetModules: [...config.lora.targets],
+        baseModelNameOrPath: config.model,
+        useRslora: false,
+        extra: {},
+      },
+      weights: initLoraWeights(
+        modelConfig,
+        config.lora.targets as Projection[],
+        config.lora.r,
+        config.seed,
+      ),
     };
-    if (config.initAdapter) {
-      const loaded = await loadLoraAdapter(config.initAdapter);
-      if (
-        loaded.config.r !== adapterConfig.r ||
-        loaded.config.loraAlpha !== adapterConfig.loraAlpha
-      ) {
-        throw new TrainingError(
-          `${config.initAdapter}: adapter has r=${loaded.config.r}, alpha=${loaded.config.loraAlpha}; the run asks for r=${adapterConfig.r}, alpha=${adapterConfig.loraAlpha}`,
-        );
-      }
-      adapter = {
-        config: { ...loaded.config, baseModelNameOrPath: config.model },
-        weights: loaded.weights,
-      };
-    } else {
-      adapter = {
-        config: adapterConfig,
-        weights: initLoraWeights(
-          modelConfig,
-          config.lora.targets as Projection[],
-          config.lora.r,
-          config.seed,
-        ),
-      };
-    }
+    // Added item tokens: their rows are trained beside the factors (PEFT trainable tokens).
+    if (added && !adapter.tokens)
+      adapter = { ...adapter, tokens: initTokenRows(modelConfig, weights, added.ids) };
   }
+  let projection: ItemProjection | undefined;
+  let itemInit: StartingPoint["itemInit"];
+  if (config.itemInit && added) {
+    const table = await readItemTable(config.itemInit, added.items);
+    projection = newItemProjection(modelConfig, added.ids, table, config.seed);
+    // Step 0's rows written in, so the reference and a step-0 checkpoint are the projected model.
+    foldProjection(projection, { weights, tokens: adapter?.tokens });
+    itemInit = { items: added.items.length, missing: table.missing };
+  }
+  return { modelDir, modelConfig, weights, tokenizer, adapter, projection, itemInit };
+}
 
-  return { modelDir, modelConfig, weights, tokenizer, adapter };
+/** The earlier stage's adapter (`initAdapter`), checked against the run's LoRA settings. */
+async function loadAdapter(config: TrainConfig) {
+  const dir = config.initAdapter!;
+  const loaded = await loadLoraAdapter(dir);
+  const lora = config.lora!;
+  if (loaded.config.r !== lora.r || loaded.config.loraAlpha !== lora.alpha) {
+    throw new TrainingError(
+      `${dir}: adapter has r=${loaded.config.r}, alpha=${loaded.config.loraAlpha}; the run asks for r=${lora.r}, alpha=${lora.alpha}`,
+    );
+  }
+  return { ...loaded, config: { ...loaded.config, baseModelNameOrPath: config.model } };
 }
 
 /** Lets pending signals (Ctrl-C) be handled between synchronous chunks of work. */

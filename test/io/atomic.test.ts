@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { withAtomicDir, withAtomicFile, writeFileAtomic } from "../../src/io/atomic.js";
+import { makeDirs, withAtomicDir, withAtomicFile, writeFileAtomic } from "../../src/io/atomic.js";
 import { tempDir } from "./helpers.js";
 
 test("writeFileAtomic writes the content and leaves no temp file", async (t) => {
@@ -57,4 +58,21 @@ test("withAtomicDir: creates, refuses a non-empty dir unless replace, cleans up 
   await mkdir(empty);
   await withAtomicDir(empty, (tmp) => writeFile(join(tmp, "a"), "1"));
   assert.deepEqual(await readdir(empty), ["a"]);
+});
+
+test("writing under a folder that refuses children fails instead of spinning (Node's recursive mkdir loops under /proc)", {
+  skip: !existsSync("/proc/self"),
+  timeout: 10_000,
+}, async () => {
+  await assert.rejects(
+    writeFileAtomic("/proc/prefrec-no-such/a/report.md", "x"),
+    /ENOENT|EACCES|EPERM|not writable/,
+  );
+});
+
+test("makeDirs creates every missing level and accepts existing ones", async (t) => {
+  const dir = await tempDir(t);
+  await makeDirs(join(dir, "a", "b", "c"));
+  await makeDirs(join(dir, "a", "b", "c"));
+  assert.deepEqual(await readdir(join(dir, "a", "b")), ["c"]);
 });

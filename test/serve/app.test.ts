@@ -160,6 +160,12 @@ describe("POST /v1/recommend", () => {
       400,
       "history[0].rating",
     ],
+    [
+      "an overflowing item id",
+      '{"history":[{"item":1e400}],"candidates":[{"item":2}]}',
+      400,
+      "history[0].item",
+    ],
     ["a fractional k", { history: [{ item: 1 }], candidates: [{ item: 2 }], k: 1.5 }, 400, "k"],
     [
       "a negative item id",
@@ -342,7 +348,7 @@ describe("service routes", () => {
     assert.equal(((await ready.json()) as { ready: boolean }).ready, true);
   });
 
-  it("publishes the OpenAPI document and a self-contained docs page; unknown routes are JSON 404s", async () => {
+  it("publishes the OpenAPI document and a self-contained docs page; unknown routes are JSON 404s, wrong methods 405s", async () => {
     const { app } = setup();
     const doc = (await (await app.request("/openapi.json")).json()) as {
       paths: Record<string, unknown>;
@@ -358,5 +364,12 @@ describe("service routes", () => {
     const missing = await app.request("/v2/nothing");
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, "not_found");
+    const wrong = await app.request("/v1/recommend");
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get("allow"), "POST");
+    assert.equal(
+      ((await wrong.json()) as { error: { code: string } }).error.code,
+      "method_not_allowed",
+    );
   });
 });

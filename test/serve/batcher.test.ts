@@ -93,17 +93,18 @@ describe("MicroBatcher", () => {
 
 describe("batched serving equals unbatched serving", () => {
   it("gives every concurrent request the answer it gets alone", async () => {
+    // Histories and candidate lists of different lengths, so sorting by size reorders them.
     const bodies = Array.from({ length: 12 }, (_, i) => ({
-      history: [{ item: i % 12 }, { item: (i * 5) % 12 }],
-      candidates: [1, 4, 7, 10, 11].map((item) => ({ item: (item + i) % 12 })),
+      history: [{ item: i % 12 }, { item: (i * 5) % 12 }].slice(i % 2),
+      candidates: [1, 4, 7, 10, 11].slice(i % 3).map((item) => ({ item: (item + i) % 12 })),
       excludeSeen: false,
     }));
-    const run = async (maxBatch: number, concurrent: boolean) => {
+    const run = async (maxBatch: number, concurrent: boolean, engineBatch = 8) => {
       const recommender = new FakeRecommender();
       const { app } = createApp({
         recommender,
         catalog: fakeCatalog(),
-        batching: { maxBatch, maxWaitMs: 20 },
+        batching: { maxBatch, engineBatch, maxWaitMs: 20 },
       });
       const one = async (body: unknown) => {
         const res = await app.request("/v1/recommend", {
@@ -127,5 +128,9 @@ describe("batched serving equals unbatched serving", () => {
     assert.deepEqual(alone.calls, Array(12).fill(1));
     assert.deepEqual(batched.calls, [8, 4]);
     assert.deepEqual(batched.items, alone.items);
+    // Cut into size-sorted engine runs of 3: the calls change, the answers do not.
+    const cut = await run(8, true, 3);
+    assert.deepEqual(cut.calls, [3, 3, 2, 3, 1]);
+    assert.deepEqual(cut.items, alone.items);
   });
 });

@@ -63,8 +63,16 @@ export class FakeRecommender implements Recommender {
     if (this.options.delayMs) await new Promise((r) => setTimeout(r, this.options.delayMs));
   }
 
+  /** Released: a later call fails, as a real model's released session does. */
+  disposed = false;
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+  }
+
   async scoreCandidates(examples: readonly Example[]): Promise<number[][]> {
     await this.wait();
+    if (this.disposed) throw new Error("scoreCandidates after dispose");
     this.calls.push(examples.length);
     return examples.map((e) => {
       const last = e.history.at(-1)?.item ?? e.prompt.length;

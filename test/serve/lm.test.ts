@@ -56,6 +56,45 @@ describe("serving a tiny LM", () => {
     return (await res.json()) as { items: { item: number; score: number; rank: number }[] };
   };
 
+  it("warms up a title-item LM (which cannot rank the catalog) and becomes ready", async () => {
+    assert.equal(lm.describe().fullCatalog, false);
+    const { app, service } = createApp({ recommender: lm, catalog });
+    assert.equal((await app.request("/readyz")).status, 503);
+    await service.warmUp();
+    assert.equal((await app.request("/readyz")).status, 200);
+  });
+
+  it("refuses requests over the answer-token limit with a 400 naming the list", async () => {
+    const e = examples[0];
+    const lengths = lm.answerLengths([e])[0];
+    const padded = lengths.length * Math.max(...lengths);
+    const send = async (maxAnswerTokens: number, path: string, b: unknown) => {
+      const { app } = createApp({ recommender: lm, catalog, batching: { maxAnswerTokens } });
+      const res = await app.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(b),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { error?: { path: string; code: string } },
+      };
+    };
+    assert.equal((await send(padded, "/v1/recommend", body(e))).status, 200);
+    const over = await send(padded - 1, "/v1/recommend", body(e));
+    assert.equal(over.status, 400);
+    assert.deepEqual(
+      [over.body.error?.code, over.body.error?.path],
+      ["too_many_answer_tokens", "candidates"],
+    );
+    // Free-text answers: 3 answers, the longest 40 words (≥ 40 tokens with EOS).
+    const answers = ["short", "a bit longer answer", Array(40).fill("word").join(" ")];
+    const score = await send(100, "/v1/score", { prompt: "Answer:", answers });
+    assert.equal(score.status, 400);
+    assert.equal(score.body.error?.path, "answers");
+    assert.equal((await send(1000, "/v1/score", { prompt: "Answer:", answers })).status, 200);
+  });
+
   it("renders the prepared example's prompt and scores as the evaluator does", async () => {
     for (const e of examples) {
       const rebuilt = catalog.example("x", e.history, e.candidates, { template: e.template });
@@ -88,13 +127,23 @@ describe("serving a tiny LM", () => {
     const alone = createApp({ recommender: lm, catalog, batching: { maxBatch: 1 } });
     const sequential: Awaited<ReturnType<typeof post>>[] = [];
     for (const e of examples) sequential.push(await post(alone.app, body(e)));
-    const batched = createApp({
-      recommender: lm,
-      catalog,
-      batching: { maxBatch: 8, maxWaitMs: 50 },
-    });
-    const concurrent = await Promise.all(examples.map((e) => post(batched.app, body(e))));
-    assert.deepEqual(batched.service.batchSizes, [8]);
+    // One batch of 8 as one engine run, and as size-sorted runs of 3, 3 and 2.
+    for (const engineBatch of [8, 3]) {
+      const batched = createApp({
+        recommender: lm,
+        catalog,
+        batching: { maxBatch: 8, engineBatch, maxWaitMs: 50 },
+      });
+      const concurrent = await Promise.all(examples.map((e) => post(batched.app, body(e))));
+      assert.deepEqual(batched.service.batchSizes, [8]);
+      sameAnswers(concurrent, sequential);
+    }
+  });
+
+  function sameAnswers(
+    concurrent: Awaited<ReturnType<typeof post>>[],
+    sequential: Awaited<ReturnType<typeof post>>[],
+  ) {
     for (const [i, r] of concurrent.entries()) {
       assert.deepEqual(
         r.items.map((x) => x.item),
@@ -110,5 +159,5 @@ describe("serving a tiny LM", () => {
         );
       });
     }
-  });
+  }
 });

@@ -74,3 +74,28 @@ for (const signal of ["SIGTERM", "SIGINT"] as const)
       assert.match(out, /CLOSED/);
     });
   });
+
+describe("a signal during warm-up", () => {
+  it("waits for the warm-up, then releases the model and exits 0 without a warm-up failure", {
+    timeout: 60_000,
+  }, async () => {
+    const proc = spawn(process.execPath, ["--import", "tsx", child, "1500"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    const exited = new Promise<number | null>((resolve) =>
+      proc.once("exit", (code) => resolve(code)),
+    );
+    await new Promise<void>((resolve) => {
+      proc.stdout.on("data", (d) => {
+        out += d;
+        if (/PORT \d+/.test(out)) resolve();
+      });
+    });
+    proc.kill("SIGINT");
+    assert.equal(await exited, 0, out);
+    assert.match(out, /SIGNAL SIGINT/);
+    assert.match(out, /CLOSED/);
+    assert.doesNotMatch(out, /WARM-UP FAILED/);
+  });
+});

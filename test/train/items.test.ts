@@ -1,6 +1,6 @@
 // A run's item representation: setup adds item tokens once (RUN/tokenizer, copied into its
-// checkpoints), later stages inherit them, another representation only relabels them, LoRA
-// cannot add them, and the shipped item configs validate.
+// checkpoints), later stages inherit them, another representation only relabels them, and the
+// shipped item configs validate (LoRA runs that add them: lora-items.test.ts).
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -15,7 +15,7 @@ import { train } from "../../src/train/trainer.js";
 import { tempDir } from "../io/helpers.js";
 import { buildTrainFixture } from "./fixture.js";
 
-test("items: id adds tokens once; later stages inherit them; hybrid relabels; LoRA refuses", async (t) => {
+test("items: id adds tokens once; later stages inherit them; hybrid relabels", async (t) => {
   const dir = await tempDir(t);
   const fx = await buildTrainFixture(dir, { users: 40, maxTrain: 16 });
   const base = await LmTokenizer.load(fx.model);
@@ -62,21 +62,6 @@ test("items: id adds tokens once; later stages inherit them; hybrid relabels; Lo
   assert.equal(hybrid.representation, "hybrid");
   assert.equal(hybrid.vocabSize, tok.vocabSize);
 
-  await assert.rejects(
-    train(
-      parseTrainConfig({
-        ...common,
-        model: fx.model,
-        items: "id",
-        lora: { r: 4, alpha: 8 },
-        objective: { type: "sft" },
-      }),
-      join(dir, "lora"),
-      { quiet: true },
-    ),
-    /a LoRA run cannot train yet/,
-  );
-  assert.ok(!existsSync(join(dir, "lora")));
   assert.throws(
     () =>
       parseTrainConfig({ ...common, model: fx.model, items: "ids", objective: { type: "sft" } }),

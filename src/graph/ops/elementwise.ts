@@ -2,7 +2,7 @@
 
 import { type DType, ONNX_DTYPE } from "../dtype.js";
 import { GraphError, type Node, type Value } from "../graph.js";
-import { attrInt, defineOp, type LowerContext, lowerAs } from "../registry.js";
+import { attrInt, CONTRIB_DOMAIN, defineOp, type LowerContext, lowerAs } from "../registry.js";
 import { sumToShape } from "./shape.js";
 import { asValue, broadcastShapes, firstValue, type Operand, requireFloat } from "./util.js";
 
@@ -207,16 +207,22 @@ defineOp("Relu", {
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;
 defineOp("GeluTanh", {
-  lower: (n, ctx) =>
-    lowerGeluTanh(ctx, ctx.name(input(n, X)), ctx.name(output(n)), input(n, X).dtype),
+  lower: (n, ctx) => {
+    const x = input(n, X);
+    // ONNX Runtime's FastGelu is this exact formula in one kernel (float32 only: its float64
+    // path is not the CPU kernel).
+    if (x.dtype === "float32")
+      ctx.emit("FastGelu", [ctx.name(x)], [ctx.name(output(n))], {}, CONTRIB_DOMAIN);
+    else lowerGeluTanh(ctx, ctx.name(x), ctx.name(output(n)), x.dtype);
+  },
   vjp: (n, [g]) => {
-    // d/dx [0.5x(1+t)] = 0.5(1+t) + 0.5x(1−t²)·c(1+3a·x²),  t = tanh(c(x+a·x³))
+    // With 0.5(1 + tanh(u)) = σ(2u): y = x·s, s = σ(v), v = 2c(x + a·x³), so
+    // y' = s + x·s(1 − s)·v' = s + y(1 − s)·2c(1 + 3a·x²): the forward's y spares a pass.
     const x = input(n, X);
     const x2 = square(x);
-    const t = tanh(mul(add(x, mul(mul(x2, x), GELU_A)), GELU_C));
-    const left = mul(add(t, 1), 0.5);
-    const right = mul(mul(mul(x, sub(1, square(t))), add(mul(x2, 3 * GELU_A), 1)), 0.5 * GELU_C);
-    return [mul(g!, add(left, right))];
+    const s = sigmoid(mul(x, add(mul(x2, 2 * GELU_C * GELU_A), 2 * GELU_C)));
+    const dv = add(mul(x2, 6 * GELU_C * GELU_A), 2 * GELU_C);
+    return [mul(g!, add(s, mul(mul(output(n), sub(1, s)), dv)))];
   },
 });
 

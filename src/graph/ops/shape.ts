@@ -39,6 +39,15 @@ export function transpose(x: Value, perm?: readonly number[]): Value {
     throw new GraphError(`Transpose: [${p}] is not a permutation of the axes of ${x}`);
   }
   if (p.every((a, i) => a === i)) return x;
+  // A transpose of a transpose is one transpose (or none): fewer copies, and a MatMul operand
+  // stays a plain transpose that ONNX Runtime folds into the GEMM.
+  if (x.producer.op === "Transpose") {
+    const inner = x.producer.attrs.perm as number[];
+    return transpose(
+      x.producer.inputs[0],
+      p.map((a) => inner[a]),
+    );
+  }
   return x.graph.addNode("Transpose", [x], { perm: p }, [
     { dtype: x.dtype, shape: p.map((a) => x.shape[a]) },
   ]).outputs[0];
@@ -191,10 +200,35 @@ defineOp("Reshape", {
   vjp: (n, [g]) => [reshape(g!, n.inputs[0].shape)],
 });
 
+/** The smallest side of a matrix gradient that `Transpose`'s VJP computes as Qᵀ·Pᵀ. */
+const FOLD_MIN = 64;
+
 defineOp("Transpose", {
   lower: lowerAs("Transpose", (n) => ({ perm: { kind: "ints", value: n.attrs.perm as number[] } })),
   vjp: (n, [g]) => {
     const perm = n.attrs.perm as number[];
+    // The gradient of a transposed matrix operand (x·Wᵀ) comes from a 2-D product P·Q: (P·Q)ᵀ =
+    // Qᵀ·Pᵀ, one GEMM with transposed operands (folded by ONNX Runtime) instead of a GEMM and a
+    // transpose of its result (e.g. the [V, d] gradient of a tied LM head).
+    // Only for matrices at least FOLD_MIN on each side: a skinny product (a LoRA factor's
+    // gradient, rank × d) is cheaper to transpose than to compute with its wide operand packed.
+    const from = g!.producer;
+    const large = g!.shape.every((d) => typeof d === "number" && d >= FOLD_MIN);
+    if (
+      perm.length === 2 &&
+      large &&
+      from.op === "MatMul" &&
+      from.inputs.every((v) => v.rank === 2)
+    ) {
+      const [p, q] = from.inputs;
+      const [qt, pt] = [transposeLast2(q), transposeLast2(p)];
+      // The MatMul node directly (nn.ts imports this module, so not through matmul()).
+      return [
+        g!.graph.addNode("MatMul", [qt, pt], {}, [
+          { dtype: g!.dtype, shape: [qt.shape[0], pt.shape[1]] },
+        ]).outputs[0],
+      ];
+    }
     const inverse = perm.map((_, i) => perm.indexOf(i));
     return [transpose(g!, inverse)];
   },

@@ -24,6 +24,7 @@ import {
 } from "../../graph/index.js";
 import { ropeInverseFrequencies } from "../rope.js";
 import type { BoundModel } from "./params.js";
+import { embedWithRows, withRowColumns } from "./token-rows.js";
 
 /** Additive attention bias for masked-out keys: large enough to vanish in softmax, yet finite. */
 export const MASKED = -1e9;
@@ -54,9 +55,11 @@ export function projection(m: BoundModel, x: Value, module: string): Value {
   return y;
 }
 
-/** Token embeddings of int64 ids [...] → [..., D]. */
+/** Token embeddings of int64 ids [...] → [..., D] (replacement token rows applied). */
 export function embed(m: BoundModel, ids: Value): Value {
-  return gather(m.weight("model.embed_tokens.weight"), ids, 0);
+  const rows = m.tokenRows("model.embed_tokens");
+  const weight = m.weight("model.embed_tokens.weight");
+  return rows ? embedWithRows(weight, ids, rows.indices, rows.rows) : gather(weight, ids, 0);
 }
 
 /** cos and sin tables [B, S, dh] for int64 positions [B, S], as HF computes them (float32). */
@@ -136,7 +139,10 @@ export function decoderStack(
 export function lmHead(m: BoundModel, hidden: Value): Value {
   const normed = rmsNorm(hidden, m.weight("model.norm.weight"), m.config.rmsNormEps);
   const head = m.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-  return matmul(normed, transpose(m.weight(head)));
+  const logits = matmul(normed, transpose(m.weight(head)));
+  // Token rows (a tied head shares the embedding's) replace their columns of the logits.
+  const rows = m.tokenRows(head.slice(0, -".weight".length));
+  return rows ? withRowColumns(logits, normed, rows.indices, rows.rows) : logits;
 }
 
 /** Scaled dot-product attention scores q·kᵀ/√dh. */

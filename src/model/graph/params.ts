@@ -2,9 +2,10 @@
 // graph (initializers, 16-bit ones cast to float32 where used) or as inputs (fed each run; the
 // trainable ones get gradients).
 
-import type { Graph, Value } from "../../graph/index.js";
+import { add, type Graph, matmul, transpose, type Value } from "../../graph/index.js";
 import type { LmConfig } from "../config.js";
 import type { LoraWeights } from "../peft.js";
+import { type TrainableTokens, tokenRowsFeed } from "../peft-tokens.js";
 import { float32Of, type NamedTensor, type Weights } from "../weights.js";
 
 export type FloatDType = "float32" | "float64";
@@ -21,6 +22,26 @@ export interface LoraBinding {
   dropout?: number;
 }
 
+/**
+ * LLaRA's item projection: the rows of `indices` in `module` computed as source·weightᵀ + bias
+ * (source [n, dSource] frozen, e.g. a SASRec's item table; weight [hidden, dSource] and bias
+ * [hidden] trained with the rest).
+ */
+export interface ItemProjection {
+  module: string;
+  indices: number[];
+  source: NamedTensor;
+  weight: NamedTensor;
+  bias: NamedTensor;
+}
+
+/** Feed names of the projection's tensors. */
+export const PROJECTION_FEEDS = {
+  source: "item_projection.source",
+  weight: "item_projection.weight",
+  bias: "item_projection.bias",
+} as const;
+
 export interface BindOptions {
   /** float64 exists for gradient checks; models run in float32. */
   dtype?: FloatDType;
@@ -31,6 +52,12 @@ export interface BindOptions {
   frozenAs?: "constant" | "input";
   /** Adapters to apply; leave out for the base model (the LoRA reference). */
   lora?: LoraBinding;
+  /** Token rows replacing rows of embed_tokens / lm_head (PEFT trainable tokens; trained
+   *  with the LoRA factors). */
+  tokens?: TrainableTokens;
+  /** Item rows computed by a projection (trained unless `trainable` is "none"); replaces
+   *  `tokens` rows of the same module. */
+  projection?: ItemProjection;
 }
 
 /** A model's tensors as graph Values, plus what must be fed to run the graph. */
@@ -47,6 +74,8 @@ export interface BoundModel {
   ):
     | { A: Value; B: Value; scaling: number; dropout?: { p: number; seed: Value; stream: number } }
     | undefined;
+  /** Rows replacing the listed token ids of `${module}.weight`, if any. */
+  tokenRows(module: string): { indices: readonly number[]; rows: Value } | undefined;
   /** Feed name → Value of every trainable tensor (what `grad` is taken with respect to). */
   readonly trainable: ReadonlyMap<string, Value>;
   /** Feeds for every tensor bound as an input. */
@@ -105,6 +134,28 @@ export function bindModel(
   const loraValues = new Map<string, BoundLora>();
   const modules = [...(options.lora?.weights.keys() ?? [])].sort();
   let dropoutSeed: Value | undefined;
+  const rowValues = new Map<string, { indices: readonly number[]; rows: Value }>();
+  const tokenRows = (module: string) => {
+    const cached = rowValues.get(module);
+    if (cached) return cached;
+    const p = options.projection;
+    const t = options.tokens?.get(module);
+    let bound: { indices: readonly number[]; rows: Value } | undefined;
+    if (p && p.module === module) {
+      const train = trainable !== "none";
+      const source = bind(PROJECTION_FEEDS.source, p.source, false);
+      const w = bind(PROJECTION_FEEDS.weight, p.weight, train);
+      const b = bind(PROJECTION_FEEDS.bias, p.bias, train);
+      bound = { indices: p.indices, rows: add(matmul(source, transpose(w)), b) };
+    } else if (t) {
+      bound = {
+        indices: t.indices,
+        rows: bind(tokenRowsFeed(module), t.rows, trainable === "lora"),
+      };
+    }
+    if (bound) rowValues.set(module, bound);
+    return bound;
+  };
   return {
     graph,
     config,
@@ -136,6 +187,7 @@ export function bindModel(
       }
       return bound;
     },
+    tokenRows,
     trainable: trainables,
     feeds,
   };
