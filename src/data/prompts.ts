@@ -119,7 +119,9 @@ function findBlock(text: string, parts: readonly string[], before: number): Bloc
  * An example's prompt with each history and candidate title shown by `show` instead (item
  * tokens, title + token): the prompt's history and candidate blocks are located exactly and
  * re-rendered with the same separators and ratings, so one prepared dataset serves every item
- * representation. Throws when the prompt does not contain the example's lists.
+ * representation. `compact` drops the separators between bare entries (item tokens are
+ * self-delimiting); rated history entries keep theirs. Throws when the prompt does not contain
+ * the example's lists.
  */
 export function rerenderItems(
   example: {
@@ -129,6 +131,7 @@ export function rerenderItems(
     candidates: readonly ItemRef[];
   },
   show: (ref: ItemRef) => string,
+  options: { compact?: boolean } = {},
 ): string {
   const { prompt } = example;
   const cans = findBlock(
@@ -147,15 +150,15 @@ export function rerenderItems(
       cans.start,
     );
     if (hist) {
-      rated = showRatings;
+      rated = showRatings && example.history.some((h) => h.rating !== undefined);
       break;
     }
   }
   if (!hist) throw new DataError(`example ${example.id}: the prompt does not list its history`);
   const histText = example.history
     .map((h) => (rated && h.rating !== undefined ? `${show(h)} | Rating: ${h.rating}` : show(h)))
-    .join(hist.separator);
-  const cansText = example.candidates.map(show).join(cans.separator);
+    .join(options.compact && !rated ? "" : hist.separator);
+  const cansText = example.candidates.map(show).join(options.compact ? "" : cans.separator);
   return (
     prompt.slice(0, hist.start) +
     histText +

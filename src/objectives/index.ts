@@ -28,11 +28,12 @@ export {
   objectiveInputNames,
   objectiveLoss,
   objectiveNames,
+  objectivePromptLoss,
   objectiveSchema,
   objectivesTable,
   parseObjective,
   registerObjective,
 } from "./registry.js";
 export { sdpo } from "./sdpo.js";
-export { sft } from "./sft.js";
+export { PROMPT_LOSS_MODES, type PromptLossMode, sft } from "./sft.js";
 export { simpo } from "./simpo.js";

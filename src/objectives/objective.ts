@@ -27,6 +27,9 @@ export interface ObjectiveInputs {
   /** answer token counts [B] and [B, K] */
   chosenLength: Value;
   rejectedLength?: Value;
+  /** Summed log-probs [B] and counts [B] of the prompt tokens `promptLoss` selects (SFT option). */
+  promptLogp?: Value;
+  promptCount?: Value;
   /** The objective's own per-example inputs by name, each [B, K] (e.g. RecPO's margins). */
   extra?: Readonly<Record<string, Value>>;
 }
@@ -77,6 +80,8 @@ export interface ObjectiveDefinition<S extends z.ZodObject = z.ZodObject> {
     string,
     (example: ExampleSignals, params: z.output<S>, answers: number) => number[]
   >;
+  /** Which prompt tokens also carry next-token loss (default none: the answer only). */
+  promptLoss?(params: z.output<S>): "none" | "items" | "all";
   /** A message when the data cannot serve this objective with these parameters, else null. */
   checkData?(data: DataSummary, params: z.output<S>): string | null;
   /** Builds the loss on the per-example log-probs. */

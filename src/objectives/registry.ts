@@ -155,6 +155,11 @@ export function objectiveExampleInputs(
   return out;
 }
 
+/** Which prompt tokens the objective also trains on (none: the answer only). */
+export function objectivePromptLoss(o: ObjectiveSettings): "none" | "items" | "all" {
+  return objectiveDefinition(o.type).promptLoss?.(paramsOf(o)) ?? "none";
+}
+
 /** Why the data cannot serve this objective, or null. */
 export function checkObjectiveData(o: ObjectiveSettings, data: DataSummary): string | null {
   return objectiveDefinition(o.type).checkData?.(data, paramsOf(o)) ?? null;

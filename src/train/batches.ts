@@ -10,7 +10,9 @@ import {
   type ObjectiveSettings,
   objectiveExampleInputs,
   objectiveInputNames,
+  objectivePromptLoss,
 } from "../objectives/index.js";
+import { type ItemIdRange, promptLossFeeds, promptLossTargets } from "./prompt-loss.js";
 
 /** The feeds of one batch for the step program. */
 export function batchFeeds(
@@ -20,6 +22,8 @@ export function batchFeeds(
     padId: number;
     objective: ObjectiveSettings;
     reference: ReadonlyMap<string, number[]>;
+    /** The tokenizer's item token ids (for `promptLoss: items`), or null. */
+    items?: ItemIdRange | null;
   },
 ): Record<string, Tensor> {
   const N = o.answers;
@@ -36,6 +40,18 @@ export function batchFeeds(
       o.padId,
     ),
   };
+  const promptLoss = objectivePromptLoss(o.objective);
+  if (promptLoss !== "none") {
+    const { index, target, owner } = promptLossFeeds(
+      batch.map((e) => e.prompt),
+      batch.map((e) =>
+        promptLossTargets(e.prompt, promptLoss, o.items ?? null, e.candidates.length),
+      ),
+    );
+    feeds.prompt_loss_index = index;
+    feeds.prompt_loss_target = target;
+    feeds.prompt_loss_owner = owner;
+  }
   if (needsReference(o.objective)) {
     feeds.reference_logp = {
       data: Float32Array.from(batch.flatMap((e) => o.reference.get(e.id)!)),

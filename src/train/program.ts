@@ -1,8 +1,19 @@
 // The training-step program: shared-prefix log-probs of the 1+K answers of each example (the
 // prompt run once), the objective's loss, and the gradients of the trainable tensors.
 
-import { grad, reshape, slice, type Value } from "../graph/index.js";
+import {
+  crossEntropy,
+  gather,
+  grad,
+  mul,
+  neg,
+  reduceSum,
+  reshape,
+  slice,
+  type Value,
+} from "../graph/index.js";
 import type { LmConfig } from "../model/config.js";
+import { lmHead } from "../model/graph/decoder.js";
 import type { BindOptions } from "../model/graph/params.js";
 import { type Program, sharedPrefixProgram } from "../model/graph/programs.js";
 import type { Weights } from "../model/weights.js";
@@ -12,6 +23,7 @@ import {
   type ObjectiveSettings,
   objectiveInputNames,
   objectiveLoss,
+  objectivePromptLoss,
 } from "../objectives/index.js";
 
 export interface StepProgram extends Program {
@@ -23,7 +35,8 @@ export interface StepProgram extends Program {
 /**
  * Builds the step program. Extra inputs: `reference_logp` [B, N] (reference log-probs of the
  * answers, precomputed) and the objective's own inputs, each [B, N] in columns 1…K (RecPO's
- * `margins`). With `withGradients` false it only
+ * `margins`), and with an objective's `promptLoss` the flagged prompt targets
+ * (`prompt_loss_index`/`_target` [M], `_owner` [B, M]: see prompt-loss.ts). With `withGradients` false it only
  * computes the loss and metrics (validation).
  */
 export function stepProgram(
@@ -47,7 +60,24 @@ export function stepProgram(
   const extra: Record<string, Value> = {};
   for (const name of objectiveInputNames(objective))
     extra[name] = rest(g.input(name, program.model.dtype, ["B", "N"]));
+  let promptLogp: Value | undefined;
+  let promptCount: Value | undefined;
+  if (objectivePromptLoss(objective) !== "none") {
+    // Only the M flagged prompt targets get LM-head logits (gathered from the prompt's hidden
+    // states, not all B·Tp positions: the head over a 5k-token vocabulary dominates otherwise);
+    // `prompt_loss_owner` [B, M] sums them back per example (a 0-weight dummy when M would be 0).
+    const D = config.hiddenSize;
+    const index = g.input("prompt_loss_index", "int64", ["M"]);
+    const targets = g.input("prompt_loss_target", "int64", ["M"]);
+    const owner = g.input("prompt_loss_owner", program.model.dtype, ["B", "M"]);
+    const hidden = gather(reshape(program.promptHidden!, ["B*Tp", D]), index, 0); // [M, D]
+    const tokenLogp = neg(crossEntropy(lmHead(program.model, hidden), targets, -100)); // [M]
+    promptLogp = reduceSum(mul(owner, reshape(tokenLogp, [1, "M"])), [1]);
+    promptCount = reduceSum(owner, [1]);
+  }
   const { loss, metrics } = objectiveLoss(objective, {
+    promptLogp,
+    promptCount,
     policyChosen: first(logp),
     chosenLength: first(count),
     policyRejected: preference ? rest(logp) : undefined,

@@ -15,10 +15,11 @@ import { loraScaling } from "../model/peft.js";
 import { cloneTokens } from "../model/peft-tokens.js";
 import type { RunMemory } from "../model/run-memory.js";
 import type { LmTokenizer } from "../model/tokenizer/tokenizer.js";
-import { needsReference, negativesUsed } from "../objectives/index.js";
+import { needsReference, negativesUsed, objectivePromptLoss } from "../objectives/index.js";
 import { visitedExamples } from "./batches.js";
 import { type LoopState, loadRunState } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
+import { TrainingError } from "./errors.js";
 import { planTrainMemory } from "./memory.js";
 import { AdamW } from "./optim.js";
 import { cloneLora, ParameterStore } from "./params.js";
@@ -136,6 +137,10 @@ async function buildSession(
     itemInit,
     referenceWeights,
   } = await loadStartingPoint(config, runDir);
+  if (objectivePromptLoss(objective) === "items" && tokenizer.representation === "title")
+    throw new TrainingError(
+      "promptLoss: items trains on the history's item tokens, but this run shows items as titles (use items: id or hybrid, or promptLoss: all)",
+    );
   if (itemInit)
     log(
       `item-init: ${itemInit.items} item rows from ${config.itemInit} through a learned projection (${itemInit.missing} items without a SASRec row: its mean row)`,

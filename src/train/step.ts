@@ -16,7 +16,9 @@ export function feedsFor(
   batch: readonly TokenizedExample[],
 ): Record<string, Feed> {
   const c = session.store.config;
+  const items = session.tokenizer.items;
   return batchFeeds(batch, {
+    items: items ? { first: items.firstId, last: items.unkId } : null,
     answers: session.answers,
     padId: c.padTokenId ?? c.eosTokenIds[0] ?? 0,
     objective: session.config.objective,

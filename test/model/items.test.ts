@@ -89,10 +89,9 @@ test("item tokens: HF added_tokens (not special, single ids), existing ids uncha
   const added = json.added_tokens.find((a: { content: string }) => a.content === "<item_4>");
   assert.equal(added.special, false);
   const raw = new Tokenizer(json, {});
-  assert.deepEqual(
-    raw.encode("x <item_4> y", { add_special_tokens: false }).ids,
-    tok.encode("x <item_4> y"),
-  );
+  for (const text of ["x <item_4> y", "x <item_4><item_0><item_unk>. y"])
+    assert.deepEqual(raw.encode(text, { add_special_tokens: false }).ids, tok.encode(text));
+  assert.equal(JSON.parse(await readFile(join(out, ITEM_TOKENS_FILE), "utf8")).compact, true);
   // Adding twice is refused; a representation change keeps the tokens.
   await assert.rejects(
     writeItemTokenizer(out, join(root, "again"), { count: 5, firstId: 400, representation: "id" }),
@@ -174,8 +173,39 @@ test("prompts re-rendered per representation keep separators and ratings; answer
   assert.equal(promptText(base, e), e.prompt);
   assert.equal(
     promptText(id, e),
+    "Red Fox listeners. History:\n<item_0> | Rating: 4\n<item_1> | Rating: 5\nChoose one of <item_2><item_unk><item_0>. Answer:",
+  );
+  // Compact (the default of new item tokenizers) drops separators between bare entries only; a
+  // vocabulary written without it keeps the dataset's separators, and unrated histories go bare.
+  assert.equal(id.items!.compact, true);
+  await writeItemTokenizer(src, join(root, "loose"), {
+    count: 5,
+    firstId: base.vocabSize,
+    representation: "id",
+    compact: false,
+  });
+  const loose = await LmTokenizer.load(join(root, "loose"));
+  assert.equal(loose.items!.compact, false);
+  assert.equal(
+    promptText(loose, e),
     "Red Fox listeners. History:\n<item_0> | Rating: 4\n<item_1> | Rating: 5\nChoose one of <item_2>; <item_unk>; <item_0>. Answer:",
   );
+  const unrated: Example = {
+    ...e,
+    history: e.history.map(({ rating: _r, ...h }) => h),
+    prompt: "Heard Red Fox, Blue Owl. Choose one of Gold Bear, Green Lynx, Red Fox. Answer:",
+  };
+  assert.equal(
+    promptText(id, unrated),
+    "Heard <item_0><item_1>. Choose one of <item_2><item_unk><item_0>. Answer:",
+  );
+  assert.equal(
+    promptText(loose, unrated),
+    "Heard <item_0>, <item_1>. Choose one of <item_2>, <item_unk>, <item_0>. Answer:",
+  );
+  // Back-to-back item tokens are one token each, here and in the HF library.
+  const packed = id.encode("Heard <item_0><item_1>.");
+  assert.deepEqual(packed.slice(-3), [base.vocabSize, base.vocabSize + 1, ...base.encode(".")]);
   assert.equal(
     promptText(hy, e),
     "Red Fox listeners. History:\nRed Fox <item_0> | Rating: 4\nBlue Owl <item_1> | Rating: 5\nChoose one of Gold Bear <item_2>; Green Lynx <item_unk>; Red Fox <item_0>. Answer:",

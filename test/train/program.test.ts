@@ -9,6 +9,7 @@ import { initLoraWeights } from "../../src/model/lora.js";
 import { PROJECTIONS } from "../../src/model/names.js";
 import type { Objective } from "../../src/objectives/index.js";
 import { stepProgram } from "../../src/train/program.js";
+import { promptLossFeeds, promptLossTargets } from "../../src/train/prompt-loss.js";
 import { testRuntime, tinyConfig, tinyWeights } from "../model/tiny.js";
 
 const config = tinyConfig();
@@ -35,6 +36,7 @@ const answers = [
 describe("step program gradients vs finite differences", () => {
   const objectives: Objective[] = [
     { type: "sft" },
+    { type: "sft", promptLoss: "all" },
     { type: "dpo", beta: 0.5 },
     { type: "sdpo", beta: 1, negatives: 3 },
     { type: "recpo", beta: 1, negatives: 3, lambda: 0.5 },
@@ -48,7 +50,7 @@ describe("step program gradients vs finite differences", () => {
     ...dropoutCases.map((o): [Objective, number] => [o, 0.3]),
   ];
   for (const [objective, dropout] of cases) {
-    it(`${objective.type}${dropout ? ` with LoRA dropout ${dropout}` : ""}`, async () => {
+    it(`${objective.type}${"promptLoss" in objective ? ` promptLoss ${objective.promptLoss}` : ""}${dropout ? ` with LoRA dropout ${dropout}` : ""}`, async () => {
       const lora = initLoraWeights(config, PROJECTIONS, 2, 9);
       let s = 5;
       for (const pair of lora.values()) {
@@ -80,6 +82,15 @@ describe("step program gradients vs finite differences", () => {
       if (objective.type !== "sft" && objective.type !== "simpo") {
         const ref = [-4, -6, -3.5, -8, -5, -2.5, -7, -3];
         feeds.reference_logp = { data: Float64Array.from(ref.slice(0, 2 * N)), shape: [2, N] };
+      }
+      if (objective.type === "sft" && objective.promptLoss) {
+        const f = promptLossFeeds(
+          prompts,
+          prompts.map((q) => promptLossTargets(q, "all", null, 0)),
+        );
+        feeds.prompt_loss_index = f.index;
+        feeds.prompt_loss_target = f.target;
+        feeds.prompt_loss_owner = { data: Float64Array.from(f.owner.data), shape: f.owner.shape };
       }
       if (dropout > 0) feeds.dropout_seed = { data: new BigInt64Array([77n]), shape: [] };
       if (objective.type === "recpo") {

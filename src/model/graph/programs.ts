@@ -34,6 +34,8 @@ export interface Program {
   graph: Graph;
   model: BoundModel;
   outputs: Record<string, Value>;
+  /** The shared-prefix program's prompt hidden states [B, Tp, D] (for a loss on prompt tokens). */
+  promptHidden?: Value;
 }
 
 /** 0 where `valid`, MASKED elsewhere, in the model's dtype. */
@@ -209,6 +211,7 @@ export function sharedPrefixProgram(
   return {
     graph: g,
     model: m,
+    promptHidden: prompt.hidden,
     outputs: {
       logp_sum: reduceSum(tokenLogp, [2]),
       token_count: reduceSum(completionMask, [2]),

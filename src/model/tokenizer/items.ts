@@ -2,7 +2,9 @@
 // id, the line of the prepared dataset's items.jsonl) and a shared `<item_unk>` for items outside
 // that catalog. They live in tokenizer.json's `added_tokens` (special: false, single tokens), so
 // the directory still loads in Hugging Face tokenizers; item_tokens.json beside it records the
-// representation (title | id | hybrid) and where the item ids start.
+// representation (title | id | hybrid) and where the item ids start, and whether `id` prompts are
+// compact: item tokens written back to back, without the dataset's ", " separators (an item
+// token is one unit already, and each separator costs the prompt one or two BPE tokens).
 
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -35,6 +37,11 @@ export interface ItemTokensFile {
   firstId: number;
   /** Id of `<item_unk>` (firstId + count). */
   unkId: number;
+  /**
+   * `id` prompts list bare item tokens with no separator between them (absent in files written
+   * before the option: false, so their runs keep reading the prompts they were trained on).
+   */
+  compact?: boolean;
 }
 
 /** The item vocabulary of a tokenizer: dense item id ↔ token id. */
@@ -44,6 +51,8 @@ export class ItemVocab {
     readonly count: number,
     readonly firstId: number,
     readonly unkId: number,
+    /** See ItemTokensFile.compact. */
+    readonly compact = false,
   ) {}
 
   /** Whether the model has no token for `item` (it is read as `<item_unk>`). */
@@ -69,12 +78,12 @@ export class ItemVocab {
 
   /** The same tokens read under another representation. */
   as(representation: ItemRepresentation): ItemVocab {
-    return new ItemVocab(representation, this.count, this.firstId, this.unkId);
+    return new ItemVocab(representation, this.count, this.firstId, this.unkId, this.compact);
   }
 
   toJSON(): ItemTokensFile {
-    const { representation, count, firstId, unkId } = this;
-    return { representation, count, firstId, unkId };
+    const { representation, count, firstId, unkId, compact } = this;
+    return { representation, count, firstId, unkId, ...(compact ? { compact } : {}) };
   }
 }
 
@@ -92,12 +101,13 @@ export function parseItemTokens(
     !ITEM_REPRESENTATIONS.includes(v.representation as ItemRepresentation) ||
     !int(v.count) ||
     !int(v.firstId) ||
-    !int(v.unkId)
+    !int(v.unkId) ||
+    (v.compact !== undefined && typeof v.compact !== "boolean")
   )
     throw new UserError(
-      `${file}: expected {representation: title|id|hybrid, count, firstId, unkId} (non-negative integers)`,
+      `${file}: expected {representation: title|id|hybrid, count, firstId, unkId (non-negative integers), compact?: boolean}`,
     );
-  const vocab = new ItemVocab(v.representation!, v.count!, v.firstId!, v.unkId!);
+  const vocab = new ItemVocab(v.representation!, v.count!, v.firstId!, v.unkId!, v.compact);
   const checks: [string, number][] = [[UNK_ITEM_TOKEN, vocab.unkId]];
   if (vocab.count > 0)
     checks.push(
@@ -115,13 +125,19 @@ export function parseItemTokens(
 
 /**
  * Writes a tokenizer directory `outDir` = the one in `srcDir` plus `count` item tokens and
- * `<item_unk>`, ids from `firstId` on (at least the source's size: existing ids never move).
+ * `<item_unk>`, ids from `firstId` on (at least the source's size: existing ids never move);
+ * `compact` (default true) makes `id` prompts list item tokens without separators.
  * Other files of the tokenizer are copied as they are. Written to a temporary folder, renamed.
  */
 export async function writeItemTokenizer(
   srcDir: string,
   outDir: string,
-  options: { count: number; firstId: number; representation: ItemRepresentation },
+  options: {
+    count: number;
+    firstId: number;
+    representation: ItemRepresentation;
+    compact?: boolean;
+  },
 ): Promise<ItemVocab> {
   const file = join(srcDir, "tokenizer.json");
   const json = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
@@ -138,7 +154,13 @@ export async function writeItemTokenizer(
   for (let i = 0; i < count; i++) added.push(addedToken(firstId + i, itemToken(i), false));
   added.push(addedToken(firstId + count, UNK_ITEM_TOKEN, false));
   json.added_tokens = added;
-  const vocab = new ItemVocab(representation, count, firstId, firstId + count);
+  const vocab = new ItemVocab(
+    representation,
+    count,
+    firstId,
+    firstId + count,
+    options.compact ?? true,
+  );
   const tmp = `${outDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });

@@ -2,7 +2,8 @@
 // score|generate` and the server. Prompt = BOS + prompt text (its end kept when too long, as
 // S-DPO's keep_end). The answer depends on the tokenizer's item representation:
 //   title  — " " + title + EOS (the space S-DPO puts after "Answer:"), tokenized as text;
-//   id     — the item's token + EOS (prompts show `<item_N>` in place of every title);
+//   id     — the item's token + EOS (prompts show `<item_N>` in place of every title; with a
+//            compact item vocabulary, the default for new ones, back to back without separators);
 //   hybrid — the item's token, then " " + title, + EOS (prompts show "title <item_N>", LLaRA's
 //            hybrid form; the token comes first in the answer so the first answer token ranks
 //            the whole catalog, and the title still follows for the generation protocols).
@@ -88,7 +89,9 @@ export function promptText(tokenizer: LmTokenizer, example: Example): string {
     vocab.representation === "id"
       ? (r: ItemRef) => vocab.textOf(r.item)
       : (r: ItemRef) => `${r.title} ${vocab.textOf(r.item)}`;
-  return rerenderItems(example, show);
+  return rerenderItems(example, show, {
+    compact: vocab.representation === "id" && vocab.compact,
+  });
 }
 
 /** Tokenizes an example for training and evaluation (answers shared across examples are cached). */
