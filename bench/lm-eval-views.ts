@@ -5,59 +5,42 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { lastPerUser } from "../src/baselines/sequences.js";
 import { loadExamples } from "../src/data/dataset.js";
-import { rankingMetrics } from "../src/eval/ranking.js";
+import { printViews } from "./views.js";
 
 const [data, ...dirs] = process.argv.slice(2);
 if (!data || dirs.length === 0) {
   process.stderr.write("usage: bench/lm-eval-views.ts DATA EVAL_DIR [EVAL_DIR...]\n");
   process.exit(2);
 }
-const test = await loadExamples(data, "test");
-const last = lastPerUser(test);
-type Row = Record<string, number>;
-const metricsOf = (ranks: number[]): Row => {
-  const m = rankingMetrics(ranks);
-  return { hr1: m.hr["1"], hr5: m.hr["5"], ndcg5: m.ndcg["5"], ndcg10: m.ndcg["10"], mrr: m.mrr };
-};
-const views: Record<string, Row[]> = { all: [], lastPerUser: [] };
+/** A one-line error and exit 2: this script reads files a user names. */
+function fail(message: string): never {
+  process.stderr.write(`lm-eval-views: ${message}\n`);
+  process.exit(2);
+}
+const test = await loadExamples(data, "test").catch((e: Error) => fail(e.message));
+const ranksPerRun: number[][] = [];
 for (const dir of dirs) {
   const file = join(dir, "predictions.jsonl");
   const rankById = new Map<string, number>();
-  for (const line of (await readFile(file, "utf8")).split("\n")) {
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) =>
+    fail(`${file}: cannot read (${e.code ?? e.message})`),
+  );
+  for (const [n, line] of text.split("\n").entries()) {
     if (!line.trim()) continue;
-    const p = JSON.parse(line) as { id: string; ranking?: { rankSum: number } };
+    let p: { id: string; ranking?: { rankSum: number } };
+    try {
+      p = JSON.parse(line);
+    } catch {
+      fail(`${file}:${n + 1}: not a JSON line (truncated file?)`);
+    }
     if (p.ranking) rankById.set(p.id, p.ranking.rankSum);
   }
   const ranks = test.map((e) => {
     const r = rankById.get(e.id);
-    if (r === undefined) {
-      process.stderr.write(`${file}: no ranking for ${e.id} (evaluate every test prompt)\n`);
-      process.exit(2);
-    }
+    if (r === undefined) fail(`${file}: no ranking for ${e.id} (evaluate every test prompt)`);
     return r;
   });
-  views.all.push(metricsOf(ranks));
-  views.lastPerUser.push(metricsOf(last.map((i) => ranks[i])));
+  ranksPerRun.push(ranks);
 }
-const summary = (rows: Row[]) =>
-  Object.fromEntries(
-    Object.keys(rows[0]).map((k) => {
-      const xs = rows.map((r) => r[k]);
-      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-      const std = Math.sqrt(
-        xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1),
-      );
-      return [k, { mean: Number(mean.toFixed(4)), std: Number(std.toFixed(4)) }];
-    }),
-  );
-process.stdout.write(
-  `${JSON.stringify({
-    runs: dirs.length,
-    examples: { all: test.length, lastPerUser: last.length },
-    all: summary(views.all),
-    lastPerUser: summary(views.lastPerUser),
-    perRun: views,
-  })}\n`,
-);
+printViews(test, ranksPerRun);
