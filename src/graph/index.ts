@@ -13,7 +13,7 @@ export {
   type StoredDType,
   Value,
 } from "./graph.js";
-export { layerNorm, layerNormUnfused, linear, rmsNorm, rmsNormUnfused } from "./layers.js";
+export { layerNorm, layerNormUnfused, linear, rmsNorm } from "./layers.js";
 export {
   type ExternalData,
   lowerGraph,

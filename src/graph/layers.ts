@@ -33,11 +33,6 @@ export function layerNormUnfused(x: Value, gain: Value, bias: Value, eps = 1e-5)
  * single-seed learning test (test/train/items-learning.test.ts; docs/performance.md).
  */
 export function rmsNorm(x: Value, gain: Value, eps = 1e-6): Value {
-  return rmsNormUnfused(x, gain, eps);
-}
-
-/** `rmsNorm` from primitive ops (any float dtype, broadcastable gains; the fused path's reference). */
-export function rmsNormUnfused(x: Value, gain: Value, eps = 1e-6): Value {
   const meanSquare = reduceMean(mul(x, x), [-1], true);
   return mul(mul(x, reciprocal(sqrt(add(meanSquare, eps)))), gain);
 }
