@@ -115,10 +115,19 @@ export class RecommendService {
   /** [candidates, longest answer in tokens] of an example (1 token per answer for models
    *  without answer lengths): the padded answer tokens scoring it costs. */
   answerShape(example: Example): [number, number] {
+    // Asked once per request (its limit check) and again when its batch is cut into runs:
+    // answerLengths tokenizes every answer, so the first answer is kept.
+    const known = this.answerShapes.get(example);
+    if (known) return known;
     const n = example.candidates.length;
-    if (!n || !this.recommender.answerLengths) return [n, 1];
-    return [n, Math.max(1, ...this.recommender.answerLengths([example])[0])];
+    const shape: [number, number] =
+      !n || !this.recommender.answerLengths
+        ? [n, 1]
+        : [n, Math.max(1, ...this.recommender.answerLengths([example])[0])];
+    this.answerShapes.set(example, shape);
+    return shape;
   }
+  private readonly answerShapes = new WeakMap<Example, [number, number]>();
 
   /** Refuses (400) an example over the answer-token limit, naming the list. */
   private checkAnswerTokens(example: Example, field: string): void {
