@@ -115,7 +115,9 @@ export function parseTrainConfig(input: unknown, where?: string): TrainConfig {
   }
   if (config.itemInit && config.items !== "id" && config.items !== "hybrid") {
     throw new UserError(
-      `${prefix}: itemInit (--item-init) initializes item tokens: it needs items: id or hybrid, got ${config.items ?? "the model's own"}`,
+      config.items
+        ? `${prefix}: itemInit (--item-init) initializes item tokens: it needs items: id or hybrid, got ${config.items}`
+        : `${prefix}: itemInit (--item-init) initializes the item tokens a run adds: it needs items: id or hybrid (without items the run adds none)`,
     );
   }
   return config;
