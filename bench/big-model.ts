@@ -15,7 +15,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Runtime } from "../src/graph/index.js";
 import { createRng } from "../src/io/rng.js";
 import { packCompletions, packPrompts } from "../src/model/batch.js";
@@ -27,6 +26,7 @@ import { PROJECTIONS, parameterCount } from "../src/model/names.js";
 import { writeRandomCheckpoint } from "../src/model/random-checkpoint.js";
 import { AdamW } from "../src/train/optim.js";
 import { stepProgram } from "../src/train/program.js";
+import { benchArgs, countArg } from "./args.js";
 import { startRssSampler } from "./rss-sampler.js";
 
 const base = {
@@ -92,18 +92,16 @@ const SHAPES: Record<string, LmConfig> = {
   },
 };
 
-const { values } = parseArgs({
-  options: {
-    shape: { type: "string", default: "qwen2.5-0.5b" },
-    "weights-dtype": { type: "string", default: "stored" },
-    "frozen-as": { type: "string", default: "constant" },
-    provider: { type: "string", default: "cpu" },
-    "write-only": { type: "boolean", default: false },
-    "score-only": { type: "boolean", default: false },
-    layers: { type: "string" },
-    "head-chunk-rows": { type: "string" },
-    "mem-pattern": { type: "string", default: "on" },
-  },
+const { values } = benchArgs({
+  shape: { type: "string", default: "qwen2.5-0.5b" },
+  "weights-dtype": { type: "string", default: "stored" },
+  "frozen-as": { type: "string", default: "constant" },
+  provider: { type: "string", default: "cpu" },
+  "write-only": { type: "boolean", default: false },
+  "score-only": { type: "boolean", default: false },
+  layers: { type: "string" },
+  "head-chunk-rows": { type: "string" },
+  "mem-pattern": { type: "string", default: "on" },
 });
 const shape = values.shape!;
 
@@ -127,11 +125,11 @@ if (!full) {
   process.exit(2);
 }
 // --layers N: the shape truncated to N layers (per-layer costs from two runs; own checkpoint).
-const layers = values.layers === undefined ? full.numLayers : Number(values.layers);
-if (!Number.isInteger(layers) || layers < 1) {
-  console.error(`--layers: expected a whole number ≥ 1, got ${values.layers}`);
-  process.exit(2);
-}
+const layers = values.layers === undefined ? full.numLayers : countArg("layers", values.layers);
+const headChunkRows =
+  values["head-chunk-rows"] === undefined
+    ? undefined
+    : countArg("head-chunk-rows", values["head-chunk-rows"], 0) || Number.POSITIVE_INFINITY;
 const config: LmConfig = { ...full, numLayers: layers };
 const weightsDtype = values["weights-dtype"] as "stored" | "float32";
 const frozenAs = values["frozen-as"] as "constant" | "input";
@@ -178,10 +176,6 @@ const [scoreEstimate, stepEstimate] = [false, true].map((training) => {
 const estimate = stepEstimate.total > scoreEstimate.total ? stepEstimate : scoreEstimate;
 log(`estimated peak ${formatEstimate(estimate)}`);
 
-const headChunkRows =
-  values["head-chunk-rows"] === undefined
-    ? undefined
-    : Number(values["head-chunk-rows"]) || Number.POSITIVE_INFINITY;
 const runtime = new Runtime({
   provider: values.provider as "cpu" | "cuda",
   memoryPattern: values["mem-pattern"] !== "off",

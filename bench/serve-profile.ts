@@ -9,7 +9,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import type { Example } from "../src/data/types.js";
 import { loadRecommender } from "../src/eval/load.js";
 import { Graph, matmul, Runtime } from "../src/graph/index.js";
@@ -18,17 +17,18 @@ import type { LmRecommender } from "../src/model/lm-recommender.js";
 import type { PresetName } from "../src/model/presets.js";
 import { ServeCatalog } from "../src/serve/catalog.js";
 import { scoreInRuns } from "../src/serve/chunks.js";
+import { benchArgs, countArg } from "./args.js";
 import { serveFixture } from "./serve-fixture.js";
 
-const { values: args } = parseArgs({
-  options: {
-    preset: { type: "string", default: "small" },
-    requests: { type: "string", default: "64" },
-    rounds: { type: "string", default: "3" },
-    threads: { type: "string" },
-  },
+const { values: args } = benchArgs({
+  preset: { type: "string", default: "small" },
+  requests: { type: "string", default: "64" },
+  rounds: { type: "string", default: "3" },
+  threads: { type: "string" },
 });
-const REQUESTS = Number(args.requests);
+const REQUESTS = countArg("requests", args.requests);
+const ROUNDS = countArg("rounds", args.rounds);
+const THREADS = args.threads === undefined ? undefined : countArg("threads", args.threads);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, d = 1) => Number(x.toFixed(d));
 
@@ -73,7 +73,7 @@ async function matmulGflops(runtime: Runtime, n = 1024, repeats = 10): Promise<n
 const dir = await mkdtemp(join(tmpdir(), "prefrec-bench-serve-profile-"));
 try {
   const fx = await serveFixture(dir, args.preset as PresetName);
-  const runtime = new Runtime({ threads: args.threads ? Number(args.threads) : undefined });
+  const runtime = new Runtime({ threads: THREADS });
   const { recommender } = await loadRecommender(fx.model, { runtime });
   const lm = recommender as LmRecommender;
   const config = lm.lm.config;
@@ -177,7 +177,7 @@ try {
   };
   const times: Record<string, number[]> = {};
   const gflops: number[] = [];
-  for (let r = 0; r < Number(args.rounds); r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     gflops.push(await matmulGflops(runtime));
     for (const [name, run] of Object.entries(layouts)) {
       const e = examples();

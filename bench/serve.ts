@@ -15,21 +15,21 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgs, countArg } from "./args.js";
 import { serveFixture } from "./serve-fixture.js";
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "10" },
-    "rss-requests": { type: "string", default: "10000" },
-    threads: { type: "string" },
-    preset: { type: "string", default: "small" },
-    "engine-batch": { type: "string", default: "8" },
-    provider: { type: "string", default: "cpu" },
-  },
+const { values: args } = benchArgs({
+  seconds: { type: "string", default: "10" },
+  "rss-requests": { type: "string", default: "10000" },
+  threads: { type: "string" },
+  preset: { type: "string", default: "small" },
+  "engine-batch": { type: "string", default: "8" },
+  provider: { type: "string", default: "cpu" },
 });
-const SECONDS = Number(args.seconds);
-const RSS_REQUESTS = Number(args["rss-requests"]);
+const SECONDS = countArg("seconds", args.seconds);
+const RSS_REQUESTS = countArg("rss-requests", args["rss-requests"], 0);
+const ENGINE_BATCH = countArg("engine-batch", args["engine-batch"]);
+if (args.threads !== undefined) countArg("threads", args.threads);
 const CONCURRENCY = [1, 8, 64];
 const PRESET = args.preset as "tiny" | "small" | "base";
 
@@ -44,7 +44,7 @@ async function startServer(
   model: string,
   data: string,
   maxBatch: number,
-  engineBatch = Number(args["engine-batch"]),
+  engineBatch = ENGINE_BATCH,
 ): Promise<Server> {
   const cli = [
     "--import",
