@@ -62,3 +62,11 @@ export interface Recommender {
   /** Releases engine sessions and buffers. */
   dispose?(): Promise<void>;
 }
+
+/** Whether `recommender` ranks the whole catalog: it says so (`describe().fullCatalog`) and has
+ *  `scoreAll` (an LM with title items has the method but not the item tokens it needs). */
+export function scoresCatalog(
+  recommender: Recommender,
+): recommender is Recommender & Required<Pick<Recommender, "scoreAll">> {
+  return recommender.describe().fullCatalog && recommender.scoreAll !== undefined;
+}

@@ -6,7 +6,7 @@
 import type { Example } from "../data/index.js";
 import { checkBatchSize, LmRecommender } from "../model/lm-recommender.js";
 import type { TokenizedExample } from "../model/tokenizer/tokenize.js";
-import type { Recommender } from "../recommender.js";
+import { type Recommender, scoresCatalog } from "../recommender.js";
 import { catalogRank } from "./catalog.js";
 import { llaraVerdict, sdpoVerdict } from "./parse.js";
 import { RANK_CUTOFFS, type RankingMetrics, rankingMetrics, rankOf } from "./ranking.js";
@@ -65,8 +65,7 @@ const mean = (xs: readonly boolean[]) =>
 export function applies(recommender: Recommender, protocol: Protocol): boolean {
   if (protocol === "generation" || protocol === "constrained")
     return recommender.describe().generates && recommender instanceof LmRecommender;
-  if (protocol === "catalog")
-    return recommender.describe().fullCatalog && recommender.scoreAll !== undefined;
+  if (protocol === "catalog") return scoresCatalog(recommender);
   return true;
 }
 

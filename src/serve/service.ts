@@ -4,7 +4,7 @@
 // 422 when none is left); unknown candidates are a 422 (a model cannot rank an item it doesn't know).
 
 import type { HistoryEntry, ItemRef } from "../data/types.js";
-import type { Recommender } from "../recommender.js";
+import { type Recommender, scoresCatalog } from "../recommender.js";
 import { MicroBatcher } from "./batcher.js";
 import type { ServeCatalog } from "./catalog.js";
 import { type RunBudget, scoreInRuns } from "./chunks.js";
@@ -166,9 +166,7 @@ export class RecommendService {
         [this.catalog.ref(1), this.catalog.ref(0)],
       );
       await this.recommender.scoreCandidates([ex], { batchSize: 1 });
-      // describe() decides, not the method's presence: a title LM has scoreAll but refuses it.
-      if (this.recommender.scoreAll && this.recommender.describe().fullCatalog)
-        await this.recommender.scoreAll([ex], { batchSize: 1 });
+      if (scoresCatalog(this.recommender)) await this.recommender.scoreAll([ex], { batchSize: 1 });
     }
     this.ready = true;
   }
@@ -247,7 +245,7 @@ export class RecommendService {
       return { items: topK(entries, k), warnings, batchSize };
     }
     const d = this.recommender.describe();
-    if (!d.fullCatalog || !this.recommender.scoreAll)
+    if (!scoresCatalog(this.recommender))
       throw new HttpError(
         400,
         "candidates_required",
