@@ -137,6 +137,15 @@ export function runCharts(log: RunLog): Chart[] {
     .map(([id, title, y, pts]) => lineChart(id, title, y, pts));
 }
 
+/** One stage's loss curves of several seeds in one chart (training and validation per seed). */
+export function seedLossChart(id: string, title: string, logs: [number, RunLog][]): Chart {
+  const points = logs.flatMap(([seed, log]) => [
+    ...collect(log.train, [["loss", `seed ${seed}`]]),
+    ...collect(log.valid, [["loss", `seed ${seed} valid`]]),
+  ]);
+  return lineChart(id, title, "loss", points);
+}
+
 /** The metrics of the comparison bar chart, with how to read each from a run. */
 const BAR_METRICS: [string, (r: NonNullable<MethodRun["ranking"]>) => number | undefined][] = [
   ["HR@1", (r) => r.hr["1"]],
