@@ -61,8 +61,9 @@ export async function runExperimentSeeds(
 }
 
 /** The config as written: `seed` and `model.seed` (schema defaults here) come from `seeds`. */
-function shownConfig(config: ExperimentConfig) {
-  const { seed: _s, model, ...rest } = config;
-  const { seed: _m, ...ownModel } = model;
-  return { ...rest, model: ownModel };
+function shownConfig(config: ExperimentConfig): Omit<ExperimentConfig, "seed"> {
+  const { seed: _s, ...rest } = config;
+  const { seed: _m, ...model } = config.model;
+  // Keys stay in the config's order (the page's YAML reads like the file).
+  return { ...rest, model: model as ExperimentConfig["model"] };
 }
