@@ -89,12 +89,12 @@ export async function writeReport(dir: string, options: ReportOptions = {}): Pro
         if (existsSync(join(seedRun, "metrics.jsonl")))
           logs.push([seed, await readRunLog(seedRun)]);
       }
-      if (logs.length === 0) continue;
-      const title = `Stage ${stage}: loss per seed`;
+      const chart = seedLossChart("loss", `Stage ${stage}: loss per seed`, logs);
+      if (!chart) continue;
       sections.push({
         title: `Stage ${stage}: training`,
         note: `Seeds ${logs.map(([s]) => s).join(", ")}; every chart of one seed: prefrec report ${join(dir, `seed-${logs[0][0]}`)}.`,
-        charts: await render([seedLossChart("loss", title, logs)], prefix),
+        charts: await render([chart], prefix),
       });
     }
   }
