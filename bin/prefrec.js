@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs the built CLI when `dist/` exists, otherwise the TypeScript sources through tsx,
-// so `npx prefrec` works on a fresh clone right after `npm install`. On Linux with glibc it first
-// starts itself again with MALLOC_MMAP_THRESHOLD_ set (src/io/malloc-reexec.ts; opt out with
-// PREFREC_MALLOC=system): large models then peak lower.
+// so `npx prefrec` works on a fresh clone right after `npm install`. On Linux with glibc, commands
+// that run models first start it again with MALLOC_MMAP_THRESHOLD_ set (src/cli/launch.ts; opt
+// out with PREFREC_MALLOC=system): large models then peak lower.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -15,5 +15,5 @@ if (!built) {
 }
 const from = (path) =>
   pathToFileURL(join(root, built ? "dist" : "src", `${path}.${built ? "js" : "ts"}`)).href;
-const { reexecWithMallocThreshold } = await import(from("io/malloc-reexec"));
-if (!reexecWithMallocThreshold()) await import(from("cli/main"));
+const { launchInChild } = await import(from("cli/launch"));
+if (!launchInChild()) await import(from("cli/main"));
