@@ -188,10 +188,11 @@ const runtime = new Runtime({
   memoryPattern: values["mem-pattern"] !== "off",
 });
 const sampler = startRssSampler();
-/** glibc malloc settings from the environment (they change how much freed memory is returned). */
+/** glibc malloc settings and tunables from the environment (they change how much freed memory is
+ *  returned). */
 function mallocEnv(): string {
   return Object.entries(process.env)
-    .filter(([k]) => k.startsWith("MALLOC_"))
+    .filter(([k]) => k.startsWith("MALLOC_") || k === "GLIBC_TUNABLES")
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
 }

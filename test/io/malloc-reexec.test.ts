@@ -27,7 +27,15 @@ test("the variable is added only on Linux with glibc, when unset and not opted o
   assert.deepEqual(mallocReexecEnv(env, glibc), {
     PATH: "/bin",
     [MALLOC_VARIABLE]: MALLOC_THRESHOLD,
+    GLIBC_TUNABLES: "glibc.malloc.hugetlb=1",
   });
+  // The user's tunables are kept; the huge-page one is added unless they set it themselves.
+  const withTunables = (t: string) => mallocReexecEnv({ GLIBC_TUNABLES: t }, glibc)!.GLIBC_TUNABLES;
+  assert.equal(
+    withTunables("glibc.malloc.arena_max=2"),
+    "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1",
+  );
+  assert.equal(withTunables("glibc.malloc.hugetlb=0"), "glibc.malloc.hugetlb=0");
   assert.equal(MALLOC_THRESHOLD, "1048576");
   assert.deepEqual(env, { PATH: "/bin" }); // the caller's environment is not changed
   // Already set (by the user, or by the wrapper for its child): no second re-execution.
@@ -58,6 +66,7 @@ function start(
   delete clean[MALLOC_VARIABLE];
   delete clean[OPT_OUT_VARIABLE];
   delete clean[FORWARDED_VARIABLE];
+  delete clean.GLIBC_TUNABLES;
   const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, ...args], {
     env: { ...clean, ...env },
     stdio: ["ignore", "pipe", "inherit"],
@@ -92,6 +101,7 @@ test("re-executes once with the variable set; the child's exit code is the wrapp
   assert.deepEqual(await exited(run.child), { code: 7, signal: null });
   assert.equal(run.lines.length, 1); // one process did the work: no loop
   assert.equal(run.lines[0].threshold, MALLOC_THRESHOLD);
+  assert.equal(run.lines[0].tunables, "glibc.malloc.hugetlb=1");
   assert.notEqual(run.lines[0].pid, run.child.pid); // a child, not the wrapper itself
   assert.equal(run.lines[0].marker, null); // the marker is consumed, not passed further down
 });
