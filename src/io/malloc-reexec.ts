@@ -14,7 +14,7 @@ export const MALLOC_VARIABLE = "MALLOC_MMAP_THRESHOLD_";
 export const MALLOC_THRESHOLD = String(2 ** 20);
 /** glibc's tunables: malloc asks for transparent huge pages on the memory it maps (glibc ≥ 2.35;
  *  older ones skip an unknown tunable), so the blocks the threshold maps afresh on every run fault
- *  in 2 MiB at a time — measured: a third of the threshold's extra CPU time on small models. */
+ *  in 2 MiB at a time — measured: about half of the threshold's extra CPU time on small models. */
 export const TUNABLES_VARIABLE = "GLIBC_TUNABLES";
 export const HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1";
 /** Set to `system` to keep glibc's defaults (no re-execution). */
