@@ -3,9 +3,9 @@
 // Several evaluation folders (seeds) give mean ± std over them.
 // Usage: node --import tsx bench/lm-eval-views.ts DATA EVAL_DIR [EVAL_DIR...]  → one JSON line.
 
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadExamples } from "../src/data/dataset.js";
+import { readRanks } from "../src/eval/views.js";
 import { printViews } from "./views.js";
 
 const [data, ...dirs] = process.argv.slice(2);
@@ -22,25 +22,8 @@ const test = await loadExamples(data, "test").catch((e: Error) => fail(e.message
 const ranksPerRun: number[][] = [];
 for (const dir of dirs) {
   const file = join(dir, "predictions.jsonl");
-  const rankById = new Map<string, number>();
-  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) =>
-    fail(`${file}: cannot read (${e.code ?? e.message})`),
-  );
-  for (const [n, line] of text.split("\n").entries()) {
-    if (!line.trim()) continue;
-    let p: { id: string; ranking?: { rankSum: number } };
-    try {
-      p = JSON.parse(line);
-    } catch {
-      fail(`${file}:${n + 1}: not a JSON line (truncated file?)`);
-    }
-    if (p.ranking) rankById.set(p.id, p.ranking.rankSum);
-  }
-  const ranks = test.map((e) => {
-    const r = rankById.get(e.id);
-    if (r === undefined) fail(`${file}: no ranking for ${e.id} (evaluate every test prompt)`);
-    return r;
-  });
+  const ranks = await readRanks(file, test).catch((e: Error) => fail(e.message));
+  if (!ranks) fail(`${file}: no ranking for some test prompt (evaluate every test prompt)`);
   ranksPerRun.push(ranks);
 }
 printViews(test, ranksPerRun);

@@ -3,13 +3,13 @@
 
 import { lastPerUser } from "../src/baselines/sequences.js";
 import type { Example } from "../src/data/types.js";
-import { rankingMetrics } from "../src/eval/ranking.js";
+import { type RankingMetrics, rankingMetrics } from "../src/eval/ranking.js";
+import { lastPerUserMetrics, meanStd } from "../src/eval/views.js";
 
 type Row = Record<string, number>;
 
-/** HR@1, HR@5, NDCG@5, NDCG@10 and MRR of 1-based target ranks. */
-function metricsOf(ranks: number[]): Row {
-  const m = rankingMetrics(ranks);
+/** HR@1, HR@5, NDCG@5, NDCG@10 and MRR of ranking metrics. */
+function pick(m: RankingMetrics): Row {
   return { hr1: m.hr["1"], hr5: m.hr["5"], ndcg5: m.ndcg["5"], ndcg10: m.ndcg["10"], mrr: m.mrr };
 }
 
@@ -17,11 +17,7 @@ function metricsOf(ranks: number[]): Row {
 function summary(rows: Row[]) {
   return Object.fromEntries(
     Object.keys(rows[0]).map((k) => {
-      const xs = rows.map((r) => r[k]);
-      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-      const std = Math.sqrt(
-        xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1),
-      );
+      const { mean, std } = meanStd(rows.map((r) => r[k]));
       return [k, { mean: Number(mean.toFixed(4)), std: Number(std.toFixed(4)) }];
     }),
   );
@@ -31,8 +27,8 @@ function summary(rows: Row[]) {
 export function printViews(test: Example[], ranksPerRun: number[][]): void {
   const last = lastPerUser(test);
   const views: Record<string, Row[]> = {
-    all: ranksPerRun.map(metricsOf),
-    lastPerUser: ranksPerRun.map((ranks) => metricsOf(last.map((i) => ranks[i]))),
+    all: ranksPerRun.map((ranks) => pick(rankingMetrics(ranks))),
+    lastPerUser: ranksPerRun.map((ranks) => pick(lastPerUserMetrics(test, ranks))),
   };
   process.stdout.write(
     `${JSON.stringify({

@@ -6,6 +6,7 @@ export { loadRecommender } from "./eval/load.js";
 export { rankingMetrics, rankOf } from "./eval/ranking.js";
 export { type ExperimentConfig, loadExperiment, parseExperiment } from "./experiment/config.js";
 export { runExperiment } from "./experiment/run.js";
+export { runExperimentSeeds } from "./experiment/seeds.js";
 export * from "./graph/index.js";
 export { packCompletions, packPrompts, packSequences } from "./model/batch.js";
 export {

@@ -29,15 +29,17 @@ export function trainingSequences(train: readonly Example[]): number[][] {
 }
 
 /**
- * Indices of each user's last example (the "one prompt per user" view of a test split), users
- * recognised as in `trainingSequences`.
+ * Indices of each user's last example (the "one prompt per user" view of a test split). A run of
+ * rows with the same user id is one user, even where a capped (subsampled) split left gaps in
+ * it; files without user ids (S-DPO's) are read as in `trainingSequences`.
  */
 export function lastPerUser(examples: readonly Example[]): number[] {
   const out: number[] = [];
   examples.forEach((e, i) => {
     const prev = i > 0 ? examples[i - 1] : null;
     const h = e.history.map((x) => x.item);
-    if (prev && continues(prev, e, h)) out[out.length - 1] = i;
+    const same = prev && (e.user !== "" ? prev.user === e.user : continues(prev, e, h));
+    if (same) out[out.length - 1] = i;
     else out.push(i);
   });
   return out;

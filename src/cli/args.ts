@@ -28,3 +28,16 @@ export function integerAtLeast(min: number): (value: string) => number {
     return n;
   };
 }
+
+/** A comma-separated list of distinct whole numbers ≥ 0 (`--seeds 0,1,2`). */
+export function parseSeedList(value: string): number[] {
+  const parts = value.split(",").map((p) => p.trim());
+  const seeds = parts.map(Number);
+  if (parts.some((p) => !/^\d+$/.test(p)) || seeds.some((s) => !Number.isSafeInteger(s)))
+    throw new InvalidArgumentError(
+      `expected whole numbers ≥ 0 separated by commas (e.g. 0,1,2), got "${value}"`,
+    );
+  if (new Set(seeds).size !== seeds.length)
+    throw new InvalidArgumentError(`expected each seed once, got "${value}"`);
+  return seeds;
+}

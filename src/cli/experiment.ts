@@ -4,19 +4,20 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { loadExperiment } from "../experiment/config.js";
-import { runExperiment } from "../experiment/run.js";
+import { runExperimentSeeds } from "../experiment/seeds.js";
 import { checkWritable } from "../io/atomic.js";
 import { handleInterrupts } from "../io/interrupt.js";
 import { writeReport } from "../report/index.js";
+import { parseSeedList } from "./args.js";
 import { CliError } from "./errors.js";
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 async function run(
   file: string,
-  opts: { out?: string; dataRoot: string; quiet?: boolean },
+  opts: { out?: string; dataRoot: string; quiet?: boolean; seeds?: number[] },
 ): Promise<void> {
-  const config = await loadExperiment(file, resolve(opts.dataRoot));
+  const config = await loadExperiment(file, resolve(opts.dataRoot), opts.seeds);
   const out = opts.out ?? join("runs", config.name);
   await checkWritable(join(out, "results.json"));
   const interrupt = handleInterrupts({
@@ -25,7 +26,7 @@ async function run(
   });
   try {
     const t0 = performance.now();
-    const result = await runExperiment(config, {
+    const result = await runExperimentSeeds(config, {
       out,
       quiet: opts.quiet,
       signal: interrupt.signal,
@@ -55,6 +56,11 @@ export function registerExperiment(program: CommandUnknownOpts): void {
     .option("--out <dir>", "output directory (default runs/NAME)")
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's literal placeholder
     .option("--data-root <dir>", "what ${dataRoot} in the config stands for", "../shared/data")
+    .option(
+      "--seeds <list>",
+      "run once per seed (e.g. 0,1,2) into OUT/seed-<s>/, then mean ± std; replaces the file's seeds, seed and model.seed",
+      parseSeedList,
+    )
     .option("--quiet", "no progress output")
     .action((file, opts) => run(file, opts));
   program

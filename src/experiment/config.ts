@@ -28,6 +28,8 @@ const trainingSettings = z.strictObject(
 const { kind: _kind, data: _data, ...baselineOptionShape } = baselineConfigSchema.shape;
 const baselineSettings = z.strictObject(withoutDefaults(baselineOptionShape));
 
+const SEED_ERROR = "expected a whole number ≥ 0";
+
 /** A stage trains a language model (`objective`) or a classic baseline (`baseline: sasrec`). */
 const stage = z
   .object({
@@ -44,6 +46,14 @@ export const experimentSchema = z
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
     description: z.string().optional(),
     seed: z.number().int().default(0),
+    /** Run the whole experiment once per seed (OUT/seed-<s>/), then mean ± std over them. */
+    seeds: z
+      .array(z.number({ error: SEED_ERROR }).int({ error: SEED_ERROR }).min(0, SEED_ERROR), {
+        error: "expected a list of seeds, e.g. [0, 1, 2]",
+      })
+      .min(1, "expected at least one seed")
+      .refine((s) => new Set(s).size === s.length, "each seed once (a seed is listed twice)")
+      .optional(),
     data: z
       .object({
         /** Generate a synthetic world first (then source is "synth"). */
@@ -99,6 +109,7 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
   }
   const config = result.data;
   const fail = (message: string) => new UserError(`${where}: ${message}`);
+  if (config.seeds) checkSeedsAlone(input as Record<string, unknown>, fail);
   for (const key of ["data", "model", "initAdapter", "initModel", "objective"]) {
     if (key in config.training)
       throw fail(`training.${key} is set by the experiment, not in training`);
@@ -155,6 +166,27 @@ export function parseExperiment(input: unknown, where = "experiment"): Experimen
   return config;
 }
 
+/**
+ * With `seeds`, each run's seed comes from the list: a seed written anywhere else (top level,
+ * model, training defaults, a stage) would pin it, so it is refused by name.
+ */
+function checkSeedsAlone(raw: Record<string, unknown>, fail: (m: string) => Error): void {
+  const why = "cannot be given with seeds (each run sets it from seeds); remove it";
+  const has = (x: unknown): boolean =>
+    typeof x === "object" && x !== null && (x as Record<string, unknown>).seed !== undefined;
+  if (raw.seed !== undefined) throw fail(`seed ${why}`);
+  if (has(raw.model)) throw fail(`model.seed ${why}`);
+  if (has(raw.training)) throw fail(`training.seed ${why}`);
+  for (const s of raw.stages as Record<string, unknown>[])
+    if (has(s)) throw fail(`stage "${s.name}": seed ${why}`);
+}
+
+/** The config one seed of a multi-seed experiment runs: `seed` and `model.seed` set to it. */
+export function seedConfig(config: ExperimentConfig, seed: number): ExperimentConfig {
+  const { seeds: _s, ...single } = config;
+  return { ...single, seed, model: { ...config.model, seed } };
+}
+
 /** A baseline stage's options, checked against the baseline schema (stage settings only: the
  *  experiment's `training` defaults are for language models and do not apply). */
 export function parseBaselineStage(
@@ -170,10 +202,28 @@ export function parseBaselineStage(
   return parseOptions(baselineSettings, options, `${where}: invalid baseline config`);
 }
 
-/** Reads a YAML or JSON experiment file, substituting `${dataRoot}`. */
-export async function loadExperiment(file: string, dataRoot: string): Promise<ExperimentConfig> {
-  const raw = await readConfigFile(file);
-  return parseExperiment(substitute(raw, dataRoot), file);
+/**
+ * Reads a YAML or JSON experiment file, substituting `${dataRoot}`. `seeds` (the command's
+ * --seeds) replaces the file's seeding: its `seeds`, `seed` and `model.seed`.
+ */
+export async function loadExperiment(
+  file: string,
+  dataRoot: string,
+  seeds?: readonly number[],
+): Promise<ExperimentConfig> {
+  const raw = substitute(await readConfigFile(file), dataRoot);
+  return parseExperiment(seeds ? withSeeds(raw, seeds) : raw, file);
+}
+
+function withSeeds(raw: unknown, seeds: readonly number[]): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw; // the parser says why
+  const { seed: _s, seeds: _l, ...rest } = raw as Record<string, unknown>;
+  const model = rest.model;
+  if (model && typeof model === "object" && !Array.isArray(model)) {
+    const { seed: _m, ...m } = model as Record<string, unknown>;
+    rest.model = m;
+  }
+  return { ...rest, seeds: [...seeds] };
 }
 
 function substitute(value: unknown, dataRoot: string): unknown {

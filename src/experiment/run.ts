@@ -5,9 +5,8 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import YAML from "yaml";
 import { loadExamples, loadPrepared, prepareDataset, writeSynth } from "../data/index.js";
-import { type EvalMetrics, metricsMarkdown, protocolNotes } from "../eval/evaluate.js";
+import type { EvalMetrics } from "../eval/evaluate.js";
 import { initFromRun } from "../eval/load.js";
 import { evaluateDir } from "../eval/run.js";
 import { Runtime } from "../graph/index.js";
@@ -21,11 +20,14 @@ import { parseTrainConfig, type TrainConfig } from "../train/config.js";
 import { type TrainSummary, train } from "../train/trainer.js";
 import { lazyBaselineData, runBaselineStage } from "./baseline-stage.js";
 import { type ExperimentConfig, isBaselineStage } from "./config.js";
+import { resultsMarkdown } from "./results-md.js";
 
 export interface ExperimentOptions {
   /** Output directory (runs/NAME). */
   out: string;
   quiet?: boolean;
+  /** Put before each progress line (a multi-seed run's "seed 1 (2/3) "). */
+  label?: string;
   runtime?: Runtime;
   signal?: AbortSignal;
 }
@@ -83,6 +85,7 @@ export async function runExperiment(
   config: ExperimentConfig,
   options: ExperimentOptions,
 ): Promise<ExperimentResult> {
+  if (config.seeds) throw new Error("a config with seeds runs through runExperimentSeeds");
   const quiet = options.quiet ?? false;
   const say = (line: string) => {
     if (!quiet) process.stderr.write(`${line}\n`);
@@ -94,7 +97,7 @@ export async function runExperiment(
     new Runtime({ provider: settings.provider, threads: settings.threads ?? undefined });
   const totalSteps = 3 + config.stages.length * 2;
   let stepNo = 0;
-  const header = (what: string) => say(`[${++stepNo}/${totalSteps}] ${what}`);
+  const header = (what: string) => say(`${options.label ?? ""}[${++stepNo}/${totalSteps}] ${what}`);
 
   // 1. Data.
   const dataDir = join(out, "data");
@@ -359,40 +362,4 @@ async function readCurve(file: string): Promise<{ step: number; loss: number }[]
     .map((l) => JSON.parse(l))
     .filter((m) => m.split === undefined)
     .map((m) => ({ step: m.step, loss: Number(m.loss.toFixed(5)) }));
-}
-
-/** The results table, the training table, the protocol and the exact config. */
-export function resultsMarkdown(config: ExperimentConfig, rows: readonly ResultRow[]): string {
-  const f = (x: number | null | undefined, d = 4) =>
-    x === null || x === undefined ? "–" : x.toFixed(d);
-  const training =
-    "| stage | objective / model | from | epochs | steps | examples | train s | examples/s | best valid loss | best valid HR@1 | eval s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
-    rows
-      .map(
-        (r) =>
-          `| ${r.stage} | ${r.objective} | ${r.init ?? "–"} | ${r.train.epochs ?? "–"} | ${r.train.steps} | ${r.train.examples} | ${f(r.train.seconds, 1)} | ${f(r.train.examplesPerSecond, 1)} | ${f(r.train.bestValidLoss)} | ${f(r.train.bestValidHr1)} | ${f(r.evalSeconds, 1)} |`,
-      )
-      .join("\n");
-  const examples = rows[0]?.metrics.examples ?? 0;
-  return [
-    `# ${config.name}${config.description ? `: ${config.description}` : ""}`,
-    "",
-    metricsMarkdown(rows.map((r) => ({ name: r.stage, metrics: r.metrics }))),
-    protocolNotes(
-      examples,
-      config.evaluation.maxNewTokens,
-      rows.map((r) => r.metrics),
-    ),
-    "",
-    "## Training",
-    "",
-    training,
-    "",
-    "## Configuration",
-    "",
-    "```yaml",
-    YAML.stringify(config).trimEnd(),
-    "```",
-    "",
-  ].join("\n");
 }

@@ -137,6 +137,16 @@ export function runCharts(log: RunLog): Chart[] {
     .map(([id, title, y, pts]) => lineChart(id, title, y, pts));
 }
 
+/** One stage's loss curves of several seeds in one chart (training and validation per seed);
+ *  null when no seed logged a loss (Pop). */
+export function seedLossChart(id: string, title: string, logs: [number, RunLog][]): Chart | null {
+  const points = logs.flatMap(([seed, log]) => [
+    ...collect(log.train, [["loss", `seed ${seed}`]]),
+    ...collect(log.valid, [["loss", `seed ${seed} valid`]]),
+  ]);
+  return points.length > 0 ? lineChart(id, title, "loss", points) : null;
+}
+
 /** The metrics of the comparison bar chart, with how to read each from a run. */
 const BAR_METRICS: [string, (r: NonNullable<MethodRun["ranking"]>) => number | undefined][] = [
   ["HR@1", (r) => r.hr["1"]],

@@ -119,10 +119,5 @@ export function reportKind(dir: string): "experiment" | "run" {
   );
 }
 
-/** Mean and sample standard deviation (0 for a single value). */
-export function meanStd(values: readonly number[]): { mean: number; std: number; n: number } {
-  const n = values.length;
-  const mean = values.reduce((s, v) => s + v, 0) / Math.max(1, n);
-  const variance = n > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : 0;
-  return { mean, std: Math.sqrt(variance), n };
-}
+/** Mean and sample standard deviation over seeds (shared with the experiment's results). */
+export { meanStd } from "../eval/views.js";

@@ -4,8 +4,8 @@
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import { type Chart, comparisonChart, hrCurveChart, runCharts } from "./charts.js";
-import { readResults, readRunLog, reportKind } from "./data.js";
+import { type Chart, comparisonChart, hrCurveChart, runCharts, seedLossChart } from "./charts.js";
+import { type RunLog, readResults, readRunLog, reportKind } from "./data.js";
 import {
   type RenderedChart,
   reportHtml,
@@ -67,16 +67,34 @@ export async function writeReport(dir: string, options: ReportOptions = {}): Pro
       (c): c is Chart => c !== null,
     );
     sections.push({ title: "Methods", charts: await render(compare, "") });
-    // Each trained stage's own curves, where its run directory is present.
+    // Each trained stage's own curves, where its run directory is present; in a multi-seed
+    // experiment (rows with seeds, runs in seed-<s>/), the loss of every seed in one chart.
     const stages = [...new Set(results.runs.map((r) => r.stage).filter((s): s is string => !!s))];
+    const seeds = [...new Set(results.runs.map((r) => r.seed).filter((s) => s !== null))];
     for (const stage of stages) {
       const runDir = join(dir, "stages", stage);
-      if (!existsSync(join(runDir, "metrics.jsonl"))) continue;
-      const log = await readRunLog(runDir);
+      const prefix = `stage-${stage.replace(/[^\w.-]+/g, "_")}-`;
+      if (existsSync(join(runDir, "metrics.jsonl"))) {
+        const log = await readRunLog(runDir);
+        sections.push({
+          title: `Stage ${stage}: training`,
+          note: `${log.train.length} logged steps, ${log.valid.length} validation passes.`,
+          charts: await render(runCharts(log), prefix),
+        });
+        continue;
+      }
+      const logs: [number, RunLog][] = [];
+      for (const seed of seeds) {
+        const seedRun = join(dir, `seed-${seed}`, "stages", stage);
+        if (existsSync(join(seedRun, "metrics.jsonl")))
+          logs.push([seed, await readRunLog(seedRun)]);
+      }
+      const chart = seedLossChart("loss", `Stage ${stage}: loss per seed`, logs);
+      if (!chart) continue;
       sections.push({
         title: `Stage ${stage}: training`,
-        note: `${log.train.length} logged steps, ${log.valid.length} validation passes.`,
-        charts: await render(runCharts(log), `stage-${stage.replace(/[^\w.-]+/g, "_")}-`),
+        note: `Seeds ${logs.map(([s]) => s).join(", ")}; every chart of one seed: prefrec report ${join(dir, `seed-${logs[0][0]}`)}.`,
+        charts: await render([chart], prefix),
       });
     }
   }

@@ -28,6 +28,12 @@ export const loraSchema = z.strictObject({
 export const trainOptionsShape = {
   lr: positive().default(1e-4).describe("peak learning rate (linear warmup, cosine decay)"),
   weightDecay: nonNegative().default(0).describe("AdamW decoupled weight decay"),
+  hiddenDropout: nonNegative()
+    .max(0.9, { error: "expected a number ≤ 0.9" })
+    .default(0)
+    .describe(
+      "dropout on the token embeddings and each block's attention and MLP outputs, training steps only (regularizes models trained from scratch)",
+    ),
   warmupRatio: nonNegative()
     .max(1, { error: "expected a number ≤ 1" })
     .default(0.05)

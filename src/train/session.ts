@@ -67,7 +67,7 @@ export interface TrainSession {
   /** The training step (loss, metrics, gradients; LoRA dropout) and the loss alone (validation). */
   step: CompiledProgram;
   loss: CompiledProgram;
-  /** LoRA dropout of the training step (0: none). */
+  /** The larger of the step's LoRA and hidden dropout (0: the step draws no masks). */
   dropout: number;
   /** The policy as a language model over the store's tensors (validation ranking). */
   policy: LanguageModel;
@@ -234,12 +234,17 @@ async function buildSession(
     tokens: adapter?.tokens,
     projection,
   };
-  const dropout = config.lora?.dropout ?? 0;
+  const loraDropout = config.lora?.dropout ?? 0;
+  const dropout = Math.max(loraDropout, config.hiddenDropout);
   const stepProg = stepProgram(
     modelConfig,
     weights,
     objective,
-    { ...bind, lora: bind.lora ? { ...bind.lora, dropout } : undefined },
+    {
+      ...bind,
+      lora: bind.lora ? { ...bind.lora, dropout: loraDropout } : undefined,
+      hiddenDropout: config.hiddenDropout,
+    },
     true,
   );
   const lossProg = stepProgram(

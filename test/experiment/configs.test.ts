@@ -17,4 +17,12 @@ describe("shipped experiment configs", () => {
       assert.ok(config.stages.some((s) => s.objective?.type === "sft"));
     });
   }
+
+  for (const file of ["lastfm-items.yaml", "movielens-items.yaml"]) {
+    it(`${file} runs seeds 0, 1, 2 (one with --seeds 0)`, async () => {
+      const path = join(root, "configs", file);
+      assert.deepEqual((await loadExperiment(path, "/data")).seeds, [0, 1, 2]);
+      assert.deepEqual((await loadExperiment(path, "/data", [0])).seeds, [0]);
+    });
+  }
 });

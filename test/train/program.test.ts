@@ -45,12 +45,15 @@ describe("step program gradients vs finite differences", () => {
     { type: "ipo", tau: 0.5 },
   ];
   const dropoutCases: Objective[] = [{ type: "sdpo", beta: 1, negatives: 3 }];
-  const cases: [Objective, number][] = [
-    ...objectives.map((o): [Objective, number] => [o, 0]),
-    ...dropoutCases.map((o): [Objective, number] => [o, 0.3]),
+  // [objective, LoRA dropout, hidden dropout]
+  const cases: [Objective, number, number][] = [
+    ...objectives.map((o): [Objective, number, number] => [o, 0, 0]),
+    ...dropoutCases.map((o): [Objective, number, number] => [o, 0.3, 0]),
+    [{ type: "sft", promptLoss: "all" }, 0, 0.25],
+    [{ type: "sdpo", beta: 1, negatives: 3 }, 0.3, 0.25],
   ];
-  for (const [objective, dropout] of cases) {
-    it(`${objective.type}${"promptLoss" in objective ? ` promptLoss ${objective.promptLoss}` : ""}${dropout ? ` with LoRA dropout ${dropout}` : ""}`, async () => {
+  for (const [objective, dropout, hiddenDropout] of cases) {
+    it(`${objective.type}${"promptLoss" in objective ? ` promptLoss ${objective.promptLoss}` : ""}${dropout ? ` with LoRA dropout ${dropout}` : ""}${hiddenDropout ? ` with hidden dropout ${hiddenDropout}` : ""}`, async () => {
       const lora = initLoraWeights(config, PROJECTIONS, 2, 9);
       let s = 5;
       for (const pair of lora.values()) {
@@ -63,6 +66,7 @@ describe("step program gradients vs finite differences", () => {
         dtype: "float64",
         trainable: "lora",
         lora: { weights: lora, scaling: 2, dropout },
+        hiddenDropout,
       });
       const withGrads = await testRuntime.compile(program.graph, program.outputs);
       const lossOnly = await testRuntime.compile(program.graph, { loss: program.outputs.loss });
@@ -92,7 +96,8 @@ describe("step program gradients vs finite differences", () => {
         feeds.prompt_loss_target = f.target;
         feeds.prompt_loss_owner = { data: Float64Array.from(f.owner.data), shape: f.owner.shape };
       }
-      if (dropout > 0) feeds.dropout_seed = { data: new BigInt64Array([77n]), shape: [] };
+      if (dropout > 0 || hiddenDropout > 0)
+        feeds.dropout_seed = { data: new BigInt64Array([77n]), shape: [] };
       if (objective.type === "recpo") {
         feeds.margins = {
           data: Float64Array.from([0, 1.5, 0.2, 3, 0, 0.7, 2.2, 0.1]),
@@ -100,6 +105,22 @@ describe("step program gradients vs finite differences", () => {
         };
       }
       const out = await withGrads.run(feeds);
+      if (hiddenDropout > 0) {
+        // The masks change the loss, and a fed seed reproduces it exactly.
+        const noDrop = stepProgram(config, weights, objective, {
+          dtype: "float64",
+          trainable: "lora",
+          lora: { weights: lora, scaling: 2, dropout },
+        });
+        const plain = await testRuntime.compile(noDrop.graph, { loss: noDrop.outputs.loss });
+        const loss = out.loss.data[0] as number;
+        const { dropout_seed, ...unseeded } = feeds;
+        assert.notEqual((await plain.run(dropout > 0 ? feeds : unseeded)).loss.data[0], loss);
+        assert.equal((await lossOnly.run(feeds)).loss.data[0], loss);
+        feeds.dropout_seed = { data: new BigInt64Array([78n]), shape: [] };
+        assert.notEqual((await lossOnly.run(feeds)).loss.data[0], loss);
+        feeds.dropout_seed = { data: new BigInt64Array([77n]), shape: [] };
+      }
       let checked = 0;
       for (const [name, gradName] of program.gradientNames) {
         const x = feeds[name] as Float64Array;

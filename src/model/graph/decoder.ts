@@ -57,11 +57,14 @@ export function projection(m: BoundModel, x: Value, module: string): Value {
   return y;
 }
 
-/** Token embeddings of int64 ids [...] → [..., D] (replacement token rows applied). */
+/** Token embeddings of int64 ids [...] → [..., D] (replacement token rows applied, hidden
+ *  dropout when training with it). */
 export function embed(m: BoundModel, ids: Value): Value {
   const rows = m.tokenRows("model.embed_tokens");
   const weight = m.weight("model.embed_tokens.weight");
-  return rows ? embedWithRows(weight, ids, rows.indices, rows.rows) : gather(weight, ids, 0);
+  return m.dropHidden(
+    rows ? embedWithRows(weight, ids, rows.indices, rows.rows) : gather(weight, ids, 0),
+  );
 }
 
 /** cos and sin tables [B, S, dh] for int64 positions [B, S], as HF computes them (float32). */
@@ -128,7 +131,7 @@ export function decoderStack(
     values.push(v);
     const attended = attention({ layer: l, q: qr, k: kr, v });
     const merged = reshape(transpose(attended, [0, 3, 1, 2, 4]), [B, S, c.numHeads * dh]);
-    x = add(x, projection(m, merged, `${prefix}.self_attn.o_proj`));
+    x = add(x, m.dropHidden(projection(m, merged, `${prefix}.self_attn.o_proj`)));
     const h2 = normKeptLight(
       x,
       m.weight(`${prefix}.post_attention_layernorm.weight`),
@@ -139,7 +142,7 @@ export function decoderStack(
     // Training keeps gate and up for the backward pass anyway; silu(gate) and the product
     // (2·S·I floats per layer) are recomputed from them there rather than kept.
     const act = recomputeInBackward(mul(recomputeInBackward(silu(gate)), up));
-    x = add(x, projection(m, act, `${prefix}.mlp.down_proj`));
+    x = add(x, m.dropHidden(projection(m, act, `${prefix}.mlp.down_proj`)));
   }
   return { hidden: x, keys, values };
 }

@@ -2,7 +2,7 @@
 // graph (initializers, 16-bit ones cast to float32 where used) or as inputs (fed each run; the
 // trainable ones get gradients).
 
-import { add, type Graph, matmul, transpose, type Value } from "../../graph/index.js";
+import { add, dropout, type Graph, matmul, transpose, type Value } from "../../graph/index.js";
 import type { LmConfig } from "../config.js";
 import type { LoraWeights } from "../peft.js";
 import { type TrainableTokens, tokenRowsFeed } from "../peft-tokens.js";
@@ -61,7 +61,14 @@ export interface BindOptions {
   /** Item rows computed by a projection (trained unless `trainable` is "none"); replaces
    *  `tokens` rows of the same module. */
   projection?: ItemProjection;
+  /** Training only: dropout on the token embeddings and on each block's attention and MLP
+   *  outputs before they join the residual stream (GPT-2's embd/resid dropout), masks drawn
+   *  from the int64 scalar input `dropout_seed`. */
+  hiddenDropout?: number;
 }
+
+/** First mask stream of hidden dropout (LoRA dropout uses one stream per adapted module). */
+const HIDDEN_DROPOUT_STREAMS = 1 << 16;
 
 /** Default rows per LM-head chunk: 4096 rows of a 2048-wide head are 32 MiB in float32. */
 export const HEAD_CHUNK_ROWS = 4096;
@@ -86,6 +93,9 @@ export interface BoundModel {
   ):
     | { A: Value; B: Value; scaling: number; dropout?: { p: number; seed: Value; stream: number } }
     | undefined;
+  /** x after hidden dropout (BindOptions.hiddenDropout; x itself when off); each call draws
+   *  its own mask stream. */
+  dropHidden(x: Value): Value;
   /** Rows replacing the listed token ids of `${module}.weight`, if any. */
   tokenRows(module: string): { indices: readonly number[]; rows: Value } | undefined;
   /** Feed name → Value of every trainable tensor (what `grad` is taken with respect to). */
@@ -146,6 +156,7 @@ export function bindModel(
   const loraValues = new Map<string, BoundLora>();
   const modules = [...(options.lora?.weights.keys() ?? [])].sort();
   let dropoutSeed: Value | undefined;
+  let hiddenStreams = 0;
   const rowValues = new Map<string, { indices: readonly number[]; rows: Value }>();
   const tokenRows = (module: string) => {
     const cached = rowValues.get(module);
@@ -215,6 +226,13 @@ export function bindModel(
         loraValues.set(module, bound);
       }
       return bound;
+    },
+    dropHidden(x) {
+      const p = options.hiddenDropout ?? 0;
+      if (p <= 0) return x;
+      dropoutSeed ??= graph.input("dropout_seed", "int64", []);
+      // Streams above the LoRA modules' (0 … modules − 1), numbered in graph-building order.
+      return dropout(x, p, dropoutSeed, HIDDEN_DROPOUT_STREAMS + hiddenStreams++);
     },
     tokenRows,
     trainable: trainables,
