@@ -11,11 +11,15 @@
 // Each phase's peak is also split into anonymous memory (allocations) and file pages (the
 // memory-mapped weights), sampled by a worker thread: *_anon_gb, *_file_gb.
 // One shape per process (peak RSS is per process); --shape all runs each in a child process.
+// Measured as the `prefrec` command runs: started again with glibc's MALLOC_MMAP_THRESHOLD_ set
+// (src/io/malloc-reexec.ts) unless it is set already or PREFREC_MALLOC=system; the line's
+// `malloc` field says which.
 
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Runtime } from "../src/graph/index.js";
+import { reexecWithMallocThreshold } from "../src/io/malloc-reexec.js";
 import { createRng } from "../src/io/rng.js";
 import { packCompletions, packPrompts } from "../src/model/batch.js";
 import type { LmConfig } from "../src/model/config.js";
@@ -91,6 +95,9 @@ const SHAPES: Record<string, LmConfig> = {
     maxPositionEmbeddings: 4096,
   },
 };
+
+// The child does the work; this process waits for it and exits with its code.
+if (reexecWithMallocThreshold()) await new Promise(() => {});
 
 const { values } = benchArgs({
   shape: { type: "string", default: "qwen2.5-0.5b" },
@@ -181,10 +188,11 @@ const runtime = new Runtime({
   memoryPattern: values["mem-pattern"] !== "off",
 });
 const sampler = startRssSampler();
-/** glibc malloc settings from the environment (they change how much freed memory is returned). */
+/** glibc malloc settings and tunables from the environment (they change how much freed memory is
+ *  returned). */
 function mallocEnv(): string {
   return Object.entries(process.env)
-    .filter(([k]) => k.startsWith("MALLOC_"))
+    .filter(([k]) => k.startsWith("MALLOC_") || k === "GLIBC_TUNABLES")
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
 }

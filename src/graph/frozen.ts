@@ -38,25 +38,37 @@ export interface ExternalData {
 // backward pass recomputes its own copy rather than keeping the forward's alive until then.
 const REMAT_OPS = new Set(["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Cast"]);
 
-// Elementwise ops a marked activation may come from (broadcasting allowed when the first input
-// has the output's rank: an extra leading axis on it then broadcasts the same way).
-const RECOMPUTE_OPS = new Set(["Silu", "Sigmoid", "Mul", "Add", "Sub", "Neg", "Div"]);
+// Ops a marked activation may come from: elementwise ones (broadcasting allowed when the first
+// input has the output's rank: an extra leading axis on it then broadcasts the same way), a
+// matrix product (the extra axis is one more batch axis) and a softmax over the last axis.
+const RECOMPUTE_OPS = new Set(["Silu", "Sigmoid", "Mul", "Add", "Sub", "Neg", "Div", "MatMul"]);
 const recomputed = new WeakSet<Value>();
 
 /**
  * Marks an activation for recomputation: the backward pass computes its own copy from the
- * producer's inputs (which it keeps anyway) just before use, so the forward's copy is freed
- * early (an MLP's silu(gate) and silu(gate)·up: 2·T·I floats per layer while training). Only
- * elementwise ops whose first input has the output's rank; returns `v`.
+ * producer's inputs (which it keeps anyway, or recomputes when they are marked too) just before
+ * use, so the forward's copy is freed early (an MLP's silu(gate) and silu(gate)·up: 2·T·I floats
+ * per layer while training; attention probabilities from q and k: heads·T² per layer). Only
+ * elementwise ops, matmuls and last-axis softmaxes whose first input has the output's rank;
+ * returns `v`.
  */
 export function recomputeInBackward(v: Value): Value {
   const p = v.producer;
-  if (!RECOMPUTE_OPS.has(p.op) || p.inputs[0]?.rank !== v.rank)
+  const lastAxisSoftmax = p.op === "Softmax" && p.attrs.axis === v.rank - 1;
+  if (!(RECOMPUTE_OPS.has(p.op) || lastAxisSoftmax) || p.inputs[0]?.rank !== v.rank)
     throw new GraphError(
-      `recomputeInBackward: ${p.op} ${formatShape(v.shape)} is not an elementwise op whose first input has the output's rank`,
+      `recomputeInBackward: ${p.op} ${formatShape(v.shape)} is not an elementwise op, matmul or last-axis softmax whose first input has the output's rank`,
     );
+  // A softmax's copy is computed from its recomputed input (its input kept would save nothing).
+  if (lastAxisSoftmax && !recomputed.has(p.inputs[0]))
+    throw new GraphError("recomputeInBackward: mark the softmax's input for recomputation first");
   recomputed.add(v);
   return v;
+}
+
+/** Whether `v` is marked by `recomputeInBackward`. */
+export function isRecomputed(v: Value): boolean {
+  return recomputed.has(v);
 }
 
 const bytesOf = (data: ArrayBufferView) =>
@@ -118,6 +130,21 @@ export class FrozenLowering {
     const ctx = this.ctx;
     const p = v.producer;
     const first = p.inputs[0];
+    const out = `v${v.id}@${at}`;
+    if (recomputed.has(first) && !this.graph.isBackward(first.producer)) {
+      // The first input is itself a recomputed copy (ctx.name resolves it): already distinct from
+      // the forward's, so no extra axis is needed to keep the two computations apart.
+      this.overrides.set(v.id, out);
+      try {
+        opDefinition(p.op).lower(p, ctx);
+      } finally {
+        this.overrides.delete(v.id);
+      }
+      this.rematNames.set(key, out);
+      return out;
+    }
+    if (p.op === "Softmax")
+      throw new GraphError("recomputeInBackward: a softmax's input must be recomputed too");
     const lifted = ctx.tmp("lifted");
     ctx.emit("Unsqueeze", [ctx.name(first), ctx.int64([0])], [lifted]);
     const liftedOut = ctx.tmp("recomputed");
@@ -129,7 +156,6 @@ export class FrozenLowering {
       this.overrides.delete(first.id);
       this.overrides.delete(v.id);
     }
-    const out = `v${v.id}@${at}`;
     ctx.emit("Squeeze", [liftedOut, ctx.int64([0])], [out]);
     this.rematNames.set(key, out);
     return out;

@@ -3,7 +3,7 @@
 export { grad } from "./autodiff.js";
 export * from "./dim.js";
 export * from "./dtype.js";
-export { recomputeInBackward } from "./frozen.js";
+export { isRecomputed, recomputeInBackward } from "./frozen.js";
 export {
   type Attrs,
   type FileSlice,

@@ -31,6 +31,34 @@ export function runCleanups(): void {
   }
 }
 
+// Under the `prefrec` command's re-execution wrapper (malloc-reexec.ts) a signal sent to the
+// whole process group — Ctrl-C in a terminal, `timeout`, a supervisor — reaches this process
+// twice: directly and forwarded by the wrapper. The copy must not count as a second Ctrl-C.
+let forwardedSignals = false;
+/** How close (ms) a forwarded copy follows the signal it repeats. */
+export const REPEAT_WINDOW_MS = 500;
+
+/** Notes that a wrapper process forwards signals here (called once at start-up). */
+export function expectForwardedSignals(): void {
+  forwardedSignals = true;
+}
+
+/**
+ * A filter for one signal handler: true for a signal that repeats the same signal handled less
+ * than REPEAT_WINDOW_MS earlier in a process whose wrapper forwards signals (the copy is
+ * ignored); always false otherwise.
+ */
+export function repeatFilter(
+  forwarded = () => forwardedSignals,
+): (signal: string, now?: number) => boolean {
+  const last = new Map<string, number>();
+  return (signal, now = Date.now()) => {
+    const before = last.get(signal);
+    last.set(signal, now);
+    return forwarded() && before !== undefined && now - before < REPEAT_WINDOW_MS;
+  };
+}
+
 /** What an installed handler gives the command. */
 export interface InterruptHandler {
   /** Aborted on the first SIGINT/SIGTERM. */
@@ -52,6 +80,8 @@ export interface InterruptOptions {
   exit?: (code: number) => void;
   /** For tests: the process whose signals are handled (default process). */
   target?: NodeJS.EventEmitter;
+  /** For tests: whether signals are forwarded by a wrapper (default: as noted at start-up). */
+  forwarded?: () => boolean;
 }
 
 /** Installs the SIGINT/SIGTERM handler for one command. */
@@ -63,7 +93,9 @@ export function handleInterrupts(options: InterruptOptions): InterruptHandler {
     runCleanups();
     exit(130);
   };
-  const onSignal = () => {
+  const repeat = repeatFilter(options.forwarded);
+  const onSignal = (signal: string) => {
+    if (repeat(signal)) return;
     if (controller.signal.aborted || options.mode === "exit") {
       quit();
       return;

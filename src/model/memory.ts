@@ -74,9 +74,10 @@ export function loraParameterCount(
 /**
  * Estimates a run's peak memory. Activations: float32 copies of one layer's weights and of one
  * chunk of the head (HEAD_CHUNK_ROWS rows), per-layer hidden states (training keeps ≈ 5·D + 2·I
- * floats per token per layer — the MLP's and norms' products are recomputed — and the
- * attention weights, heads·T² per sequence; inference one layer's ≈ 6·D + 3·I and scores),
- * plus the logits of the predicted positions (and their softmax).
+ * floats per token per layer — the MLP's and norms' products and the attention probabilities
+ * are recomputed; inference one layer's ≈ 6·D + 3·I), one layer's attention scores and
+ * probabilities (heads·T² each per sequence, alive only while that layer runs, forward or
+ * backward), plus the logits of the predicted positions (and their softmax).
  */
 export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstimate {
   const D = config.hiddenSize;
@@ -84,7 +85,7 @@ export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstima
   const L = config.numLayers;
   const T = plan.tokens;
   const perLayerTokens = plan.batch * T * (plan.training ? 5 * D + 2 * I : 6 * D + 3 * I) * 4;
-  const attention = plan.batch * config.numHeads * T * T * 4 * (plan.training ? 1 : 2);
+  const attention = plan.batch * config.numHeads * T * T * 4 * 2;
   // float32 copies of 16-bit weights alive at once: one layer's and one head chunk's (embedding
   // rows are gathered in 16 bits, then cast).
   const vocabMatrix = config.vocabSize * D * 4;
@@ -93,9 +94,7 @@ export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstima
     Math.min(config.vocabSize, HEAD_CHUNK_ROWS) * D * 4;
   const logits = plan.batch * (plan.predicted ?? T) * config.vocabSize * 4 * 3;
   const activations =
-    layerWeights +
-    logits +
-    (plan.training ? L * (perLayerTokens + attention) : perLayerTokens + attention);
+    layerWeights + logits + attention + (plan.training ? L * perLayerTokens : perLayerTokens);
   const weights = plan.weightsBytes;
   const resident = plan.weightsBytes * (plan.residentGraphs ?? 1);
   const loraOptimizer = plan.lora

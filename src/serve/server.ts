@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { repeatFilter } from "../io/interrupt.js";
 import type { RecommendService } from "./service.js";
 
 export interface RunningServer {
@@ -77,7 +78,9 @@ export async function startServer(
 /** Closes `server` on the first SIGTERM or SIGINT (a second one exits at once). */
 export function closeOnSignals(server: RunningServer, onSignal?: (signal: string) => void): void {
   let seen = false;
+  const repeat = repeatFilter();
   const handler = (signal: NodeJS.Signals) => {
+    if (repeat(signal)) return;
     if (seen) process.exit(130);
     seen = true;
     onSignal?.(signal);

@@ -91,5 +91,61 @@ test("broadcasting inputs are recomputed alike; values of other ops or ranks are
   assert.deepEqual(out.z1.data, out.z0.data);
   assert.deepEqual(out.g1.data, out.g0.data);
   assert.throws(() => G.recomputeInBackward(G.add(gain, x)), /first input has the output's rank/);
-  assert.throws(() => G.recomputeInBackward(G.matmul(x, G.transpose(x))), /MatMul/);
+  assert.throws(() => G.recomputeInBackward(G.transpose(x)), /Transpose/);
+  assert.throws(() => G.recomputeInBackward(G.softmax(x, 0)), /last-axis softmax/);
+  assert.throws(() => G.recomputeInBackward(G.softmax(x, -1)), /softmax's input/);
+});
+
+/** Attention as the decoder computes it: softmax(q·kᵀ·c + bias)·v, the chain marked or not. */
+function attention(mark: boolean) {
+  const g = new G.Graph("attention");
+  const x = g.input("x", "float32", [2, 5, D]);
+  const wq = g.input("wq", "float32", [D, D]);
+  const wk = g.input("wk", "float32", [D, D]);
+  const wv = g.input("wv", "float32", [D, D]);
+  const bias = g.input("bias", "float32", [1, 5, 5]);
+  const keep = (v: G.Value) => (mark ? G.recomputeInBackward(v) : v);
+  const q = G.matmul(x, G.transpose(wq));
+  const k = G.matmul(x, G.transpose(wk));
+  const v = G.matmul(x, G.transpose(wv));
+  const products = keep(G.matmul(q, G.transpose(k, [0, 2, 1])));
+  const scaled = keep(G.mul(products, 0.37));
+  const probs = keep(G.softmax(keep(G.add(scaled, bias)), -1));
+  const y = G.matmul(probs, v);
+  const loss = G.reduceSum(G.mul(y, G.sin(y)));
+  const [gx, gq, gk, gv] = G.grad(loss, [x, wq, wk, wv]);
+  return { graph: g, outputs: { y, gx, gq, gk, gv }, probs };
+}
+
+test("attention probabilities recomputed from q and k: identical outputs and gradients", async () => {
+  const r = rng(11);
+  const attentionFeeds = {
+    x: { data: randomArray(r, 2 * 5 * D, "float32") as Float32Array, shape: [2, 5, D] },
+    wq: randomArray(r, D * D, "float32") as Float32Array,
+    wk: randomArray(r, D * D, "float32") as Float32Array,
+    wv: randomArray(r, D * D, "float32") as Float32Array,
+    bias: { data: randomArray(r, 25, "float32") as Float32Array, shape: [1, 5, 5] },
+  };
+  const run = async (mark: boolean) => {
+    const p = attention(mark);
+    return (await runtime.compile(p.graph, p.outputs)).run(attentionFeeds);
+  };
+  const [plain, marked] = [await run(false), await run(true)];
+  for (const k of ["y", "gx", "gq", "gk", "gv"]) {
+    assert.ok((plain[k].data as Float32Array).some((v) => v !== 0));
+    assert.deepEqual(marked[k].data, plain[k].data, k);
+  }
+  // The forward's probabilities are read by the forward alone; the backward has its own copies.
+  const readers = (mark: boolean) => {
+    const p = attention(mark);
+    const { graph } = G.toModelProto(p.graph, p.outputs);
+    const nodes = graph!.node!;
+    return {
+      readers: nodes.filter((n) => n.input!.includes(`v${p.probs.id}`)).length,
+      copies: nodes.filter((n) => n.output!.some((o) => o.startsWith(`v${p.probs.id}@`))).length,
+    };
+  };
+  assert.ok(readers(false).readers >= 2);
+  assert.deepEqual(readers(true).readers, 1);
+  assert.ok(readers(true).copies >= 1);
 });

@@ -33,6 +33,48 @@ test("stop mode: the first signal aborts, the second runs cleanups and exits 130
   }
 });
 
+test("under the re-exec wrapper a forwarded copy of the signal is not a second Ctrl-C", () => {
+  const target = new EventEmitter();
+  const exits: number[] = [];
+  const stderr = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    const h = handleInterrupts({
+      mode: "stop",
+      target,
+      exit: (c) => exits.push(c),
+      forwarded: () => true,
+    });
+    target.emit("SIGINT", "SIGINT");
+    target.emit("SIGINT", "SIGINT"); // the wrapper's copy of a Ctrl-C the whole group got
+    assert.equal(h.signal.aborted, true);
+    assert.deepEqual(exits, []);
+    target.emit("SIGTERM", "SIGTERM"); // another signal: a real second interrupt
+    assert.deepEqual(exits, [130]);
+    h.dispose();
+  } finally {
+    process.stderr.write = stderr;
+  }
+  // Not under a wrapper: the same two signals are two interrupts.
+  const plain = new EventEmitter();
+  const plainExits: number[] = [];
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    const h = handleInterrupts({
+      mode: "stop",
+      target: plain,
+      exit: (c) => plainExits.push(c),
+      forwarded: () => false,
+    });
+    plain.emit("SIGINT", "SIGINT");
+    plain.emit("SIGINT", "SIGINT");
+    assert.deepEqual(plainExits, [130]);
+    h.dispose();
+  } finally {
+    process.stderr.write = stderr;
+  }
+});
+
 test("exit mode: an interrupt inside an atomic write removes its temporary folder", async () => {
   const target = new EventEmitter();
   const exits: number[] = [];

@@ -54,6 +54,14 @@ test("estimate parts: LoRA + AdamW is 16 bytes per LoRA parameter; graphs hold r
   assert.equal(e.total, e.weights + e.resident + e.loraOptimizer + e.activations + e.baseline);
   // Training keeps every layer's activations: more than scoring.
   assert.ok(estimateMemory(config, { ...plan, training: true }).activations > e.activations);
+  // Attention probabilities are recomputed in the backward pass: more heads (same weights) add
+  // one layer's scores and probabilities, training or not — not one set per layer.
+  const moreHeads = { ...config, numHeads: 8, numKvHeads: 4, headDim: 2 };
+  const extra = (training: boolean) =>
+    estimateMemory(moreHeads, { ...plan, training }).activations -
+    estimateMemory(config, { ...plan, training }).activations;
+  assert.equal(extra(true), extra(false));
+  assert.equal(extra(false), 4 * 4 * 4 * 4 * 2); // 4 more heads × T² × 4 bytes × 2
 });
 
 test("a run that cannot fit is refused with the sizes, before anything is allocated", () => {

@@ -9,6 +9,7 @@ import {
   type Dim,
   dropout,
   gather,
+  isRecomputed,
   matmul,
   mul,
   neg,
@@ -189,14 +190,22 @@ export function lmHead(m: BoundModel, hidden: Value): Value {
   return rows ? withRowColumns(logits, normed, rows.indices, rows.rows) : logits;
 }
 
-/** Scaled dot-product attention scores q·kᵀ/√dh. */
+/**
+ * Scaled dot-product attention scores q·kᵀ/√dh. Marked for recomputation (like `attend`'s
+ * softmax): a training graph's backward pass computes the attention probabilities again from
+ * q and k, which it keeps anyway, instead of keeping heads·T² floats per layer.
+ */
 export function scores(q: Value, k: Value, headDim: number): Value {
-  return mul(matmul(q, transpose(k, swapLast2(k.rank))), 1 / Math.sqrt(headDim));
+  const products = recomputeInBackward(matmul(q, transpose(k, swapLast2(k.rank))));
+  return recomputeInBackward(mul(products, 1 / Math.sqrt(headDim)));
 }
 
-/** Softmax over keys after adding a bias, then the weighted sum of values. */
+/** Softmax over keys after adding a bias, then the weighted sum of values (the probabilities
+ *  recomputed in the backward pass when `s` comes from `scores`). */
 export function attend(s: Value, bias: Value, v: Value): Value {
-  return matmul(softmax(add(s, bias), -1), v);
+  const biased = add(s, bias);
+  if (!isRecomputed(s) || s.rank !== biased.rank) return matmul(softmax(biased, -1), v);
+  return matmul(recomputeInBackward(softmax(recomputeInBackward(biased), -1)), v);
 }
 
 export function swapLast2(rank: number): number[] {
