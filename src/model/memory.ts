@@ -43,6 +43,9 @@ export interface MemoryPlan {
   predicted?: number;
   /** Whether activations are kept for a backward pass. */
   training: boolean;
+  /** Training keeps every layer's attention probabilities (not recomputed in the backward pass:
+   *  the float32 path, see BoundModel.recomputeAttention). */
+  attentionKept?: boolean;
 }
 
 /** Node + ONNX Runtime + libraries, measured at about 0.2 GiB on this code base. */
@@ -74,10 +77,11 @@ export function loraParameterCount(
 /**
  * Estimates a run's peak memory. Activations: float32 copies of one layer's weights and of one
  * chunk of the head (HEAD_CHUNK_ROWS rows), per-layer hidden states (training keeps ≈ 5·D + 2·I
- * floats per token per layer — the MLP's and norms' products and the attention probabilities
- * are recomputed; inference one layer's ≈ 6·D + 3·I), one layer's attention scores and
- * probabilities (heads·T² each per sequence, alive only while that layer runs, forward or
- * backward), plus the logits of the predicted positions (and their softmax).
+ * floats per token per layer — the MLP's and norms' products are recomputed; inference one
+ * layer's ≈ 6·D + 3·I), one layer's attention scores and probabilities (heads·T² each per
+ * sequence, alive while that layer runs; training on float32 weights also keeps every layer's
+ * probabilities, which the 16-bit path recomputes), plus the logits of the predicted positions
+ * (and their softmax).
  */
 export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstimate {
   const D = config.hiddenSize;
@@ -85,7 +89,8 @@ export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstima
   const L = config.numLayers;
   const T = plan.tokens;
   const perLayerTokens = plan.batch * T * (plan.training ? 5 * D + 2 * I : 6 * D + 3 * I) * 4;
-  const attention = plan.batch * config.numHeads * T * T * 4 * 2;
+  const probabilities = plan.batch * config.numHeads * T * T * 4;
+  const attention = probabilities * (2 + (plan.training && plan.attentionKept ? L : 0));
   // float32 copies of 16-bit weights alive at once: one layer's and one head chunk's (embedding
   // rows are gathered in 16 bits, then cast).
   const vocabMatrix = config.vocabSize * D * 4;

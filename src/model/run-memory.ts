@@ -72,6 +72,8 @@ export async function planRunMemory(
   const estimate = estimateMemory(config, {
     weightsBytes: plan.bytes + masters,
     residentGraphs: 0,
+    // The graphs recompute attention probabilities only where frozen weights stay 16-bit.
+    attentionKept: !(weightsDtype === "stored" && sixteen && !shape.full),
     ...shape,
   });
   const available = availableMemory();

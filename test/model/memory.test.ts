@@ -62,6 +62,11 @@ test("estimate parts: LoRA + AdamW is 16 bytes per LoRA parameter; graphs hold r
     estimateMemory(config, { ...plan, training }).activations;
   assert.equal(extra(true), extra(false));
   assert.equal(extra(false), 4 * 4 * 4 * 4 * 2); // 4 more heads × T² × 4 bytes × 2
+  // Training on float32 weights keeps them per layer as well.
+  const kept =
+    estimateMemory(moreHeads, { ...plan, training: true, attentionKept: true }).activations -
+    estimateMemory(config, { ...plan, training: true, attentionKept: true }).activations;
+  assert.equal(kept, 4 * 4 * 4 * 4 * (2 + config.numLayers));
 });
 
 test("a run that cannot fit is refused with the sizes, before anything is allocated", () => {

@@ -54,6 +54,17 @@ const completions = [
   [[10, 11, 12, 2], [4]],
 ];
 
+test("attention is recomputed in training graphs by default only on 16-bit resident weights", () => {
+  const config = tinyConfig();
+  const { stored, f32 } = rounded(tinyWeights(config, 3), "bfloat16");
+  const recomputes = (weights: Weights, recomputeAttention?: boolean) =>
+    sharedPrefixProgram(config, weights, { recomputeAttention }).model.recomputeAttention;
+  assert.equal(recomputes(stored), true);
+  assert.equal(recomputes(f32), false);
+  assert.equal(recomputes(f32, true), true);
+  assert.equal(recomputes(stored, false), false);
+});
+
 for (const dtype of ["bfloat16", "float16"] as const) {
   test(`${dtype} resident weights give the float32 path's logits and scores (to float32 rounding)`, async () => {
     const config = tinyConfig({ tieWordEmbeddings: false, qkvBias: true });

@@ -53,7 +53,7 @@ describe("step program gradients vs finite differences", () => {
     [{ type: "sdpo", beta: 1, negatives: 3 }, 0.3, 0.25],
   ];
   for (const [objective, dropout, hiddenDropout] of cases) {
-    it(`${objective.type}${"promptLoss" in objective ? ` promptLoss ${objective.promptLoss}` : ""}${dropout ? ` with LoRA dropout ${dropout}` : ""}${hiddenDropout ? ` with hidden dropout ${hiddenDropout}` : ""}`, async () => {
+    it(`${objective.type}${"promptLoss" in objective ? ` promptLoss ${objective.promptLoss}` : ""}${dropout ? ` with LoRA dropout ${dropout}` : ""}${hiddenDropout ? ` with hidden dropout ${hiddenDropout}, attention recomputed` : ""}`, async () => {
       const lora = initLoraWeights(config, PROJECTIONS, 2, 9);
       let s = 5;
       for (const pair of lora.values()) {
@@ -67,6 +67,8 @@ describe("step program gradients vs finite differences", () => {
         trainable: "lora",
         lora: { weights: lora, scaling: 2, dropout },
         hiddenDropout,
+        // The 16-bit path's attention recomputation, checked here on float64 weights too.
+        recomputeAttention: hiddenDropout > 0,
       });
       const withGrads = await testRuntime.compile(program.graph, program.outputs);
       const lossOnly = await testRuntime.compile(program.graph, { loss: program.outputs.loss });

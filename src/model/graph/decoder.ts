@@ -191,13 +191,15 @@ export function lmHead(m: BoundModel, hidden: Value): Value {
 }
 
 /**
- * Scaled dot-product attention scores q·kᵀ/√dh. Marked for recomputation (like `attend`'s
- * softmax): a training graph's backward pass computes the attention probabilities again from
- * q and k, which it keeps anyway, instead of keeping heads·T² floats per layer.
+ * Scaled dot-product attention scores q·kᵀ/√dh. With `recompute` (BoundModel.recomputeAttention)
+ * they are marked for recomputation, like `attend`'s softmax: a training graph's backward pass
+ * computes the attention probabilities again from q and k, which it keeps anyway, instead of
+ * keeping heads·T² floats per layer.
  */
-export function scores(q: Value, k: Value, headDim: number): Value {
-  const products = recomputeInBackward(matmul(q, transpose(k, swapLast2(k.rank))));
-  return recomputeInBackward(mul(products, 1 / Math.sqrt(headDim)));
+export function scores(q: Value, k: Value, headDim: number, recompute = false): Value {
+  const mark = (v: Value) => (recompute ? recomputeInBackward(v) : v);
+  const products = mark(matmul(q, transpose(k, swapLast2(k.rank))));
+  return mark(mul(products, 1 / Math.sqrt(headDim)));
 }
 
 /** Softmax over keys after adding a bias, then the weighted sum of values (the probabilities

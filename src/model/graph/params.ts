@@ -65,6 +65,9 @@ export interface BindOptions {
    *  outputs before they join the residual stream (GPT-2's embd/resid dropout), masks drawn
    *  from the int64 scalar input `dropout_seed`. */
   hiddenDropout?: number;
+  /** Recompute attention probabilities in the backward pass instead of keeping heads·T² floats
+   *  per layer (default: when frozen weights stay 16-bit, the large-checkpoint path). */
+  recomputeAttention?: boolean;
 }
 
 /** First mask stream of hidden dropout (LoRA dropout uses one stream per adapted module). */
@@ -87,6 +90,8 @@ export interface BoundModel {
   storedRows(name: string, start: number, end: number): Value | undefined;
   /** Rows per chunk for the LM head (BindOptions.headChunkRows). */
   readonly headChunkRows: number;
+  /** Whether training graphs recompute attention probabilities (BindOptions.recomputeAttention). */
+  readonly recomputeAttention: boolean;
   /** LoRA factors of a module (`model.layers.0.self_attn.q_proj`), if adapted. */
   lora(
     module: string,
@@ -206,6 +211,10 @@ export function bindModel(
       return v;
     },
     headChunkRows: options.headChunkRows ?? HEAD_CHUNK_ROWS,
+    // Only large checkpoints need it: at 7B it is most of the step's saving (docs/results.md),
+    // while a small model pays 3–5 % more CPU per step for memory it does not miss.
+    recomputeAttention:
+      options.recomputeAttention ?? [...weights.values()].some((t) => t.stored !== undefined),
     lora(module) {
       const pair = options.lora?.weights.get(module);
       if (!pair) return undefined;

@@ -65,7 +65,7 @@ export function forwardProgram(
   const keyValid = reshape(isValid(mask), ["B", 1, 1, 1, "T"]);
   const bias = maskBias(m, and(causalMask(g, "T"), keyValid));
   const { hidden, keys, values } = decoderStack(m, embed(m, ids), positions, ({ q, k, v }) =>
-    attend(scores(q, k, config.headDim), bias, v),
+    attend(scores(q, k, config.headDim, m.recomputeAttention), bias, v),
   );
   const outputs: Record<string, Value> = {};
   if (options.lastOnly) {
@@ -119,7 +119,7 @@ export function decodeStepProgram(
     const vals = concat([unsqueeze(pastValues[layer], [2]), v], 3);
     outputs[`key.${layer}`] = squeeze(keys, [2]);
     outputs[`value.${layer}`] = squeeze(vals, [2]);
-    return attend(scores(q, keys, config.headDim), bias, vals);
+    return attend(scores(q, keys, config.headDim, m.recomputeAttention), bias, vals);
   });
   outputs.logits = squeeze(lmHead(m, hidden), [1]);
   return { graph: g, model: m, outputs };
@@ -156,7 +156,7 @@ export function sharedPrefixProgram(
   const promptKeyValid = reshape(isValid(promptMask), ["B", 1, 1, 1, "Tp"]);
   const promptBias = maskBias(m, and(causalMask(g, "Tp"), promptKeyValid));
   const prompt = decoderStack(m, embed(m, promptIds), promptPositions, ({ q, k, v }) =>
-    attend(scores(q, k, dh), promptBias, v),
+    attend(scores(q, k, dh, m.recomputeAttention), promptBias, v),
   );
 
   // 2. All completions as one [B, N·Tc] sequence; attention split into prompt keys and own keys.
@@ -171,7 +171,7 @@ export function sharedPrefixProgram(
     const q6 = reshape(q, ["B", hkv, groups, "N", "Tc", dh]);
     const k6 = reshape(k, ["B", hkv, 1, "N", "Tc", dh]);
     const v6 = reshape(v, ["B", hkv, 1, "N", "Tc", dh]);
-    const onPrompt = reshape(scores(q, prompt.keys[layer], dh), [
+    const onPrompt = reshape(scores(q, prompt.keys[layer], dh, m.recomputeAttention), [
       "B",
       hkv,
       groups,
@@ -179,7 +179,7 @@ export function sharedPrefixProgram(
       "Tc",
       "Tp",
     ]);
-    const onOwn = scores(q6, k6, dh);
+    const onOwn = scores(q6, k6, dh, m.recomputeAttention);
     const all = concat([onPrompt, onOwn], -1); // [B, Hkv, G, N, Tc, Tp+Tc]
     const bias = concat(
       [
