@@ -7,6 +7,7 @@ import { loadExamples } from "../data/index.js";
 import type { EvalMetrics } from "../eval/evaluate.js";
 import { lastPerUserMetrics, meanStd, readRanks } from "../eval/views.js";
 import type { ExperimentConfig } from "./config.js";
+import { type Margin, pairedMargins } from "./margins.js";
 import type { ResultRow } from "./run.js";
 
 /** One figure over the seeds: `values[i]` is seed i's (null where that seed lacks it). */
@@ -65,6 +66,8 @@ export interface SeedsAggregate {
   name: string;
   seeds: number[];
   methods: MethodSummary[];
+  /** Paired per-seed differences between related methods (margins.ts). */
+  margins: Margin[];
 }
 
 /** The per-user view of every stage of one seed's experiment directory. */
@@ -146,7 +149,7 @@ export function aggregateSeeds(name: string, runs: readonly SeedRun[]): SeedsAgg
       train,
     };
   });
-  return { name, seeds: runs.map((r) => r.seed), methods };
+  return { name, seeds: runs.map((r) => r.seed), methods, margins: pairedMargins(methods) };
 }
 
 /** The metrics of every row of every seed (for the protocol notes). */

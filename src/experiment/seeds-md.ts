@@ -6,6 +6,7 @@ import YAML from "yaml";
 import { type EvalMetrics, type Protocol, protocolNotes } from "../eval/evaluate.js";
 import type { MethodSummary, SeedsAggregate, Stat } from "./aggregate.js";
 import type { ExperimentConfig } from "./config.js";
+import type { Margin } from "./margins.js";
 
 type Column = [header: string, path: string];
 
@@ -156,6 +157,29 @@ function seedNote(config: Shown): string {
   ].join("\n");
 }
 
+/** A margin cell: "+0.0059 ± 0.0047 (3/3)", the share of seeds where the method is ahead. */
+function formatMargin(m: Margin["metrics"][string]): string {
+  if (!m) return "–";
+  const sign = (v: number) => `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(4)}`;
+  const spread = m.diff.n > 1 ? ` ± ${m.diff.std.toFixed(4)}` : "";
+  return `${sign(m.diff.mean)}${spread} (${m.ahead}/${m.diff.n})`;
+}
+
+const RELATIONS: Record<Margin["relation"], string> = {
+  init: "over its start",
+  siblings: "same start",
+  baseline: "vs baseline",
+};
+
+/** Paired margins on the papers' two ranking metrics (all five are in results.json). */
+function marginsTable(margins: readonly Margin[]): string {
+  const rows = margins.map(
+    (m) =>
+      `| ${m.method} − ${m.versus} | ${RELATIONS[m.relation]} | ${formatMargin(m.metrics["ranking.sum.hr.1"])} | ${formatMargin(m.metrics["ranking.sum.ndcg.5"])} |`,
+  );
+  return [tableHead(["margin", "pair", "HR@1", "NDCG@5"]), ...rows].join("\n");
+}
+
 /** The multi-seed results page. */
 export function seedsMarkdown(
   config: Shown,
@@ -182,6 +206,16 @@ export function seedsMarkdown(
         `The same ranks, each test user's last evaluated prompt only (the S-DPO paper's view: one prompt per user), from every run's \`eval/<stage>/predictions.jsonl\`; users: per run. ${without.length ? `No per-example ranking for ${without.join(", ")} (–).` : "Every row has this view."}`,
         "",
         userViewTable(agg.methods),
+      );
+    }
+    if (p === "ranking" && agg.margins.length > 0) {
+      parts.push(
+        "",
+        "## Paired margins (ranking)",
+        "",
+        "Each seed's two methods on the same prompts, differenced, then mean ± std of the per-seed differences; in brackets the seeds where the first method is ahead. The papers' orderings (S-DPO > DPO > SFT) are judged on these.",
+        "",
+        marginsTable(agg.margins),
       );
     }
   }

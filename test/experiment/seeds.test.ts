@@ -137,6 +137,23 @@ describe("experiment seeds", () => {
         summaries.map((x) => x.examplesPerSecond),
       );
     }
+    // Paired margins: the final LM stage against the baseline, per seed, from the same files.
+    const [margin] = json.margins;
+    assert.equal(`${margin.method}-${margin.versus}:${margin.relation}`, "sft-pop:baseline");
+    const perSeed = async (stage: string) =>
+      Promise.all(
+        [0, 1, 2].map(async (s) => {
+          const f = await readJson(join(out, `seed-${s}`, "eval", stage, "metrics.json"));
+          return (f.metrics as EvalMetrics).ranking!.sum.hr["1"];
+        }),
+      );
+    const [lm, popHr] = [await perSeed("sft"), await perSeed("pop")];
+    const diffs = lm.map((x, i) => x - popHr[i]);
+    const hr1 = margin.metrics["ranking.sum.hr.1"];
+    assert.deepEqual(hr1.diff.values, diffs);
+    close(hr1.diff.mean, mean(diffs), "margin mean");
+    close(hr1.diff.std, sampleStd(diffs), "margin std");
+    assert.equal(hr1.ahead, diffs.filter((d) => d > 0).length);
     const pop = json.methods.find((m: { stage: string }) => m.stage === "pop");
     assert.deepEqual(pop.notApplicable, ["constrained"]);
     assert.equal(pop.metrics["constrained.hr1"], undefined);
@@ -194,6 +211,13 @@ describe("experiment seeds", () => {
     const hr = json.methods[0].metrics["ranking.sum.hr.1"];
     const cell = `${hr.mean.toFixed(4)} ± ${hr.std.toFixed(4)}`;
     assert.ok(md.includes(`| sft | 3 | ${cell} |`), `sft ranking row with ${cell}`);
+    const margin = json.margins[0].metrics["ranking.sum.hr.1"];
+    const sign = margin.diff.mean >= 0 ? "+" : "−";
+    const marginCell = `${sign}${Math.abs(margin.diff.mean).toFixed(4)} ± ${margin.diff.std.toFixed(4)} (${margin.ahead}/3)`;
+    assert.ok(
+      md.includes(`| sft − pop | vs baseline | ${marginCell} |`),
+      `margin row ${marginCell}`,
+    );
     assert.match(md, /## What varies with the seed/);
     assert.match(md, /dropout masks/);
     assert.match(md, /seeds:\n {2}- 0\n {2}- 1\n {2}- 2/);
