@@ -32,8 +32,9 @@ export interface MemoryPlan {
   weightsBytes: number;
   /** Compiled graphs that hold the frozen weights at the same time (default 1). */
   residentGraphs?: number;
-  /** LoRA rank and adapted projections (training only). */
-  lora?: { r: number; targets: readonly Projection[] };
+  /** LoRA rank and adapted projections (training only), and the token rows trained with them
+   *  (item tokens: PEFT trainable tokens, in the embedding and, untied, the LM head). */
+  lora?: { r: number; targets: readonly Projection[]; tokenRows?: number };
   /** Full fine-tuning: every weight is trained (gradients and AdamW moments for each). */
   full?: boolean;
   /** Sequences per run, tokens per sequence (prompt + completions for scoring). */
@@ -102,8 +103,12 @@ export function estimateMemory(config: LmConfig, plan: MemoryPlan): MemoryEstima
     layerWeights + logits + attention + (plan.training ? L * perLayerTokens : perLayerTokens);
   const weights = plan.weightsBytes;
   const resident = plan.weightsBytes * (plan.residentGraphs ?? 1);
+  const tokenMatrices = config.tieWordEmbeddings ? 1 : 2;
   const loraOptimizer = plan.lora
-    ? loraParameterCount(config, plan.lora.r, plan.lora.targets) * 4 * 4
+    ? (loraParameterCount(config, plan.lora.r, plan.lora.targets) +
+        (plan.lora.tokenRows ?? 0) * D * tokenMatrices) *
+      4 *
+      4
     : plan.full
       ? parameterCount(config) * 4 * 3
       : 0;

@@ -38,7 +38,7 @@ export interface RunShape {
   /** Completion tokens whose logits are computed. */
   predicted: number;
   training: boolean;
-  lora?: { r: number; targets: readonly Projection[] };
+  lora?: { r: number; targets: readonly Projection[]; tokenRows?: number };
   /** Full fine-tuning: float32 master copies of every weight (decoded from a 16-bit checkpoint
    *  held as stored for the reference), their gradients and AdamW moments. */
   full?: boolean;

@@ -2,6 +2,7 @@
 // full fine-tuning's float32 masters and optimizer state), checked before loading.
 
 import { existsSync } from "node:fs";
+import { readManifest } from "../data/dataset.js";
 import { loadLmConfig } from "../model/config.js";
 import type { Projection } from "../model/names.js";
 import { planRunMemory, type RunMemory } from "../model/run-memory.js";
@@ -9,6 +10,17 @@ import type { TrainConfig } from "./config.js";
 
 /** Completion tokens assumed per answer in the estimate (item titles are short). */
 const ANSWER_TOKENS = 16;
+
+/** Item token rows a LoRA run trains (the catalog + `<item_unk>`); 0 without item tokens or
+ *  when the dataset cannot be read yet (loading reports that with its own message). */
+async function itemTokenRows(config: TrainConfig): Promise<number> {
+  if (config.items !== "id" && config.items !== "hybrid") return 0;
+  try {
+    return (await readManifest(config.data)).items + 1;
+  } catch {
+    return 0;
+  }
+}
 
 /** Estimates the run's peak memory from the checkpoint's headers and logs it; throws if it
  *  cannot fit. */
@@ -40,7 +52,11 @@ export async function planTrainMemory(
     predicted,
     training: true,
     lora: config.lora
-      ? { r: config.lora.r, targets: config.lora.targets as Projection[] }
+      ? {
+          r: config.lora.r,
+          targets: config.lora.targets as Projection[],
+          tokenRows: await itemTokenRows(config),
+        }
       : undefined,
     full: !config.lora,
   });

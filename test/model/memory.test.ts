@@ -51,6 +51,15 @@ test("estimate parts: LoRA + AdamW is 16 bytes per LoRA parameter; graphs hold r
   assert.equal(e.weights, 1000);
   assert.equal(e.resident, 2000);
   assert.equal(e.loraOptimizer, 2 * perLayer * 16);
+  // Trained item token rows (PEFT trainable tokens): 16 bytes per value, in the embedding and,
+  // untied, the LM head too.
+  const withRows = (tie: boolean) =>
+    estimateMemory(tinyConfig({ tieWordEmbeddings: tie }), {
+      ...plan,
+      lora: { r: 2, targets: PROJECTIONS, tokenRows: 5 },
+    }).loraOptimizer;
+  assert.equal(withRows(true) - e.loraOptimizer, 5 * 16 * 16);
+  assert.equal(withRows(false) - e.loraOptimizer, 2 * 5 * 16 * 16);
   assert.equal(e.total, e.weights + e.resident + e.loraOptimizer + e.activations + e.baseline);
   // Training keeps every layer's activations: more than scoring.
   assert.ok(estimateMemory(config, { ...plan, training: true }).activations > e.activations);
