@@ -33,11 +33,13 @@ export function resultsMarkdown(config: ExperimentConfig, rows: readonly ResultR
     "",
     training,
     "",
-    "## Configuration",
-    "",
-    "```yaml",
-    YAML.stringify(config).trimEnd(),
-    "```",
-    "",
+    configurationSection(config),
   ].join("\n");
+}
+
+/** The "Configuration" section closing a results page: the config as YAML. */
+export function configurationSection(config: unknown): string {
+  return ["## Configuration", "", "```yaml", YAML.stringify(config).trimEnd(), "```", ""].join(
+    "\n",
+  );
 }

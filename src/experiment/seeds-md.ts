@@ -2,11 +2,11 @@
 // the seeds (n stated), the per-user view of the ranking protocol, the training table, what the
 // seed changes, and the configuration.
 
-import YAML from "yaml";
 import { type EvalMetrics, type Protocol, protocolNotes } from "../eval/evaluate.js";
 import type { MethodSummary, SeedsAggregate, Stat } from "./aggregate.js";
 import type { ExperimentConfig } from "./config.js";
 import type { Margin } from "./margins.js";
+import { configurationSection } from "./results-md.js";
 
 type Column = [header: string, path: string];
 
@@ -235,11 +235,6 @@ export function seedsMarkdown(
     "",
     seedNote(config),
     "",
-    "## Configuration",
-    "",
-    "```yaml",
-    YAML.stringify(config).trimEnd(),
-    "```",
-    "",
+    configurationSection(config),
   ].join("\n");
 }

@@ -47,13 +47,12 @@ export function currentHost(): Host {
  * Linux with glibc, the variable already set (by the user, or by this function in the parent),
  * or opted out with PREFREC_MALLOC=system.
  */
-export function mallocReexecEnv(
-  env: NodeJS.ProcessEnv,
-  host: Host = currentHost(),
-): NodeJS.ProcessEnv | null {
-  if (host.platform !== "linux" || host.glibc === undefined) return null;
+export function mallocReexecEnv(env: NodeJS.ProcessEnv, host?: Host): NodeJS.ProcessEnv | null {
   if (env[MALLOC_VARIABLE] !== undefined) return null;
   if (env[OPT_OUT_VARIABLE] === "system") return null;
+  // Only now: the process report behind currentHost() takes milliseconds (the child skips it).
+  const where = host ?? currentHost();
+  if (where.platform !== "linux" || where.glibc === undefined) return null;
   const tunables = env[TUNABLES_VARIABLE];
   return {
     ...env,
@@ -75,7 +74,7 @@ export function mallocReexecEnv(
  */
 export function reexecWithMallocThreshold(
   env: NodeJS.ProcessEnv = process.env,
-  host: Host = currentHost(),
+  host?: Host,
 ): boolean {
   if (env[FORWARDED_VARIABLE] !== undefined) {
     // Not inherited further: a grandchild gets its signals once.

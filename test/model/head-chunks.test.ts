@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { grad, reduceSum, serializeWithExternal } from "../../src/graph/index.js";
-import { numberToBF16Bits } from "../../src/io/float16.js";
 import { packCompletions, packPrompts } from "../../src/model/batch.js";
 import { loadCheckpoint } from "../../src/model/checkpoint.js";
 import type { LmConfig } from "../../src/model/config.js";
@@ -20,21 +19,7 @@ import { PROJECTIONS } from "../../src/model/names.js";
 import { initTokenRows } from "../../src/model/peft-tokens.js";
 import { writeRandomCheckpoint } from "../../src/model/random-checkpoint.js";
 import type { Weights } from "../../src/model/weights.js";
-import { testRuntime, tinyConfig, tinyWeights } from "./tiny.js";
-
-/** The weights rounded to BF16 and kept as bits (frozen 16-bit weights). */
-function bf16(weights: Weights): Weights {
-  const out: Weights = new Map();
-  for (const [name, t] of weights) {
-    const bits = Uint16Array.from(t.data, numberToBF16Bits);
-    out.set(name, {
-      shape: t.shape,
-      data: new Float32Array(0),
-      stored: { dtype: "bfloat16", bits },
-    });
-  }
-  return out;
-}
+import { storedWeights, testRuntime, tinyConfig, tinyWeights } from "./tiny.js";
 
 const prompts = [
   [1, 4, 6, 8],
@@ -120,7 +105,7 @@ async function compareChunked(config: LmConfig, weights: Weights) {
 for (const tie of [true, false]) {
   test(`a ${tie ? "tied" : "untied"} 16-bit head in vocabulary chunks gives the whole head's logits, scores and LoRA gradients`, async () => {
     const config = tinyConfig({ tieWordEmbeddings: tie });
-    await compareChunked(config, bf16(tinyWeights(config, 3)));
+    await compareChunked(config, storedWeights(tinyWeights(config, 3), "bfloat16"));
   });
 }
 
@@ -161,7 +146,7 @@ test("float32 heads are not chunked (there is no 16-bit copy to spare)", () => {
 test("token rows (PEFT trainable tokens) replace their logits columns the same with a chunked head", async () => {
   for (const tie of [true, false]) {
     const config = tinyConfig({ tieWordEmbeddings: tie });
-    const weights = bf16(tinyWeights(config, 6));
+    const weights = storedWeights(tinyWeights(config, 6), "bfloat16");
     const tokens = initTokenRows(config, weights, [3, 20, 36]);
     for (const t of tokens.values())
       for (let i = 0; i < t.rows.data.length; i++) t.rows.data[i] = 0.05 * ((i % 11) - 5);

@@ -4,29 +4,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { grad, Runtime, reduceSum, serializeWithExternal } from "../../src/graph/index.js";
-import { numberToBF16Bits, numberToF16Bits } from "../../src/io/float16.js";
 import { packCompletions, packPrompts } from "../../src/model/batch.js";
 import { sharedPrefixProgram } from "../../src/model/graph/programs.js";
 import { LanguageModel } from "../../src/model/lm.js";
 import { initLoraWeights } from "../../src/model/lora.js";
 import { PROJECTIONS } from "../../src/model/names.js";
 import { float32Of, type Weights } from "../../src/model/weights.js";
-import { testRuntime, tinyConfig, tinyWeights } from "./tiny.js";
+import { storedWeights, testRuntime, tinyConfig, tinyWeights } from "./tiny.js";
 
 /** The weights rounded to a 16-bit format, kept as bits, and the same values as float32. */
 function rounded(
   weights: Weights,
   dtype: "bfloat16" | "float16",
 ): { stored: Weights; f32: Weights } {
-  const encode = dtype === "bfloat16" ? numberToBF16Bits : numberToF16Bits;
-  const stored: Weights = new Map();
+  const stored = storedWeights(weights, dtype);
   const f32: Weights = new Map();
-  for (const [name, t] of weights) {
-    const bits = Uint16Array.from(t.data, encode);
-    const s = { shape: t.shape, data: new Float32Array(0), stored: { dtype, bits } };
-    stored.set(name, s);
-    f32.set(name, { shape: t.shape, data: float32Of(s) });
-  }
+  for (const [name, s] of stored) f32.set(name, { shape: s.shape, data: float32Of(s) });
   return { stored, f32 };
 }
 

@@ -1,6 +1,7 @@
 // Tiny random models for tests, and a naive scorer (one full forward per prompt+completion).
 
 import { Runtime, type Tensor } from "../../src/graph/index.js";
+import { numberToBF16Bits, numberToF16Bits } from "../../src/io/float16.js";
 import { packSequences } from "../../src/model/batch.js";
 import type { LmConfig } from "../../src/model/config.js";
 import type { BindOptions, FloatDType } from "../../src/model/graph/params.js";
@@ -109,6 +110,17 @@ export async function naiveScores(
       row.push(total);
     }
     out.push(row);
+  }
+  return out;
+}
+
+/** The weights rounded to a 16-bit format and kept as bits (frozen 16-bit resident weights). */
+export function storedWeights(weights: Weights, dtype: "bfloat16" | "float16"): Weights {
+  const encode = dtype === "bfloat16" ? numberToBF16Bits : numberToF16Bits;
+  const out: Weights = new Map();
+  for (const [name, t] of weights) {
+    const bits = Uint16Array.from(t.data, encode);
+    out.set(name, { shape: t.shape, data: new Float32Array(0), stored: { dtype, bits } });
   }
   return out;
 }
