@@ -120,7 +120,8 @@ function findBlock(text: string, parts: readonly string[], before: number): Bloc
  * tokens, title + token): the prompt's history and candidate blocks are located exactly and
  * re-rendered with the same separators and ratings, so one prepared dataset serves every item
  * representation. `compact` drops the separators between bare entries (item tokens are
- * self-delimiting); rated history entries keep theirs. Throws when the prompt does not contain
+ * self-delimiting); rated history entries keep theirs. `hideCandidates` leaves the candidate
+ * list empty (the template's words around it stay). Throws when the prompt does not contain
  * the example's lists.
  */
 export function rerenderItems(
@@ -131,7 +132,7 @@ export function rerenderItems(
     candidates: readonly ItemRef[];
   },
   show: (ref: ItemRef) => string,
-  options: { compact?: boolean } = {},
+  options: { compact?: boolean; hideCandidates?: boolean } = {},
 ): string {
   const { prompt } = example;
   const cans = findBlock(
@@ -158,7 +159,9 @@ export function rerenderItems(
   const histText = example.history
     .map((h) => (rated && h.rating !== undefined ? `${show(h)} | Rating: ${h.rating}` : show(h)))
     .join(options.compact && !rated ? "" : hist.separator);
-  const cansText = example.candidates.map(show).join(options.compact ? "" : cans.separator);
+  const cansText = options.hideCandidates
+    ? ""
+    : example.candidates.map(show).join(options.compact ? "" : cans.separator);
   return (
     prompt.slice(0, hist.start) +
     histText +

@@ -309,7 +309,7 @@ export function protocolNotes(
       : []),
     ...(metrics.some((m) => m.catalog)
       ? [
-          "- Catalog (models that score every item): the target's rank among all items, the user's history masked (the target never, ties against the target); HR@10, NDCG@10.",
+          "- Catalog (models that score every item): the target's rank among all items, the user's history masked (the target never, ties against the target); HR@10, NDCG@10. A language model whose prompts list the candidates (promptCandidates: shown, the default) reads the target among them, so its catalog figures are not comparable with other models'; promptCandidates: hidden removes the list.",
         ]
       : []),
   ].join("\n");

@@ -66,6 +66,7 @@ export class LmRecommender implements Recommender {
         ...(vocab && items !== "title"
           ? {
               itemTokens: vocab.count,
+              promptCandidates: vocab.candidates,
               // Items outside the model's catalog, read as <item_unk>, in the examples scored.
               unknownItems: { ...this.unknown },
             }

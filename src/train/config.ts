@@ -7,7 +7,7 @@ import { runtimeOptionsSchema } from "../graph/options.js";
 import { UserError } from "../io/errors.js";
 import { count, countOrZero, nonNegative, parseOptions, positive } from "../io/schema.js";
 import { PROJECTIONS } from "../model/names.js";
-import { ITEM_REPRESENTATIONS } from "../model/tokenizer/items.js";
+import { CANDIDATE_DISPLAYS, ITEM_REPRESENTATIONS } from "../model/tokenizer/items.js";
 import { objectiveSchema } from "../objectives/index.js";
 
 export const loraSchema = z.strictObject({
@@ -54,6 +54,13 @@ export const trainOptionsShape = {
     .default(null)
     .describe(
       "items as titles, one added token each (id), or title + token (hybrid); default: the model's own",
+    ),
+  promptCandidates: z
+    .enum(CANDIDATE_DISPLAYS)
+    .nullable()
+    .default(null)
+    .describe(
+      "items id|hybrid: prompts list the candidates (shown, the papers) or the history only (hidden: shorter prompts; candidates are only scored); default: the model's own",
     ),
   itemInit: z
     .string()
@@ -124,6 +131,11 @@ export function parseTrainConfig(input: unknown, where?: string): TrainConfig {
       config.items
         ? `${prefix}: itemInit (--item-init) initializes item tokens: it needs items: id or hybrid, got ${config.items}`
         : `${prefix}: itemInit (--item-init) initializes the item tokens a run adds: it needs items: id or hybrid (without items the run adds none)`,
+    );
+  }
+  if (config.promptCandidates === "hidden" && config.items === "title") {
+    throw new UserError(
+      `${prefix}: promptCandidates: hidden (--prompt-candidates) needs items: id or hybrid (title prompts always list the candidates), got items: title`,
     );
   }
   return config;

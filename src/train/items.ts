@@ -1,7 +1,7 @@
 // A run's item representation (config `items`): the starting model gets item tokens when the
 // run asks for `id` or `hybrid` and it has none (one per item of the run's dataset catalog, plus
 // `<item_unk>`; the embedding and LM head grow, existing rows untouched), or records another
-// representation over the tokens it has. The changed tokenizer is written to RUN/tokenizer, so
+// representation (or candidate display, `promptCandidates`) over the tokens it has. The changed tokenizer is written to RUN/tokenizer, so
 // every checkpoint of the run carries it. A LoRA run trains the added rows as PEFT trainable
 // token rows (setup.ts); a full run trains them with everything else.
 
@@ -29,15 +29,25 @@ export async function withItemTokens(
   start: ModelStart,
   runDir?: string,
 ): Promise<ModelStart> {
-  const want = config.items;
+  const want = config.items ?? start.tokenizer.representation;
   const have = start.tokenizer.items;
-  if (want === null || want === start.tokenizer.representation) return start;
+  const candidates = config.promptCandidates ?? have?.candidates ?? "shown";
+  if (candidates === "hidden" && want === "title")
+    throw new TrainingError(
+      `promptCandidates: hidden needs item tokens shown as id or hybrid, but ${config.items === "title" ? "the run asks for items: title" : `the model ${start.tokenizer.dir} shows items as titles (add items: id or hybrid)`}`,
+    );
+  if (want === start.tokenizer.representation && candidates === (have?.candidates ?? "shown"))
+    return start;
   if (want === "title" && !have) return start;
   if (!runDir)
     throw new TrainingError(`items: ${want} changes the tokenizer; the run needs a folder`);
   const out = join(runDir, "tokenizer");
   if (have) {
-    await writeRepresentation(start.tokenizer.dir, out, have.as(want));
+    await writeRepresentation(
+      start.tokenizer.dir,
+      out,
+      have.with({ representation: want, candidates }),
+    );
     return { ...start, tokenizer: await LmTokenizer.load(out) };
   }
   const { items } = await loadPrepared(config.data);
@@ -46,6 +56,7 @@ export async function withItemTokens(
     count: items.length,
     firstId,
     representation: want,
+    candidates,
   });
   const tokenizer = await LmTokenizer.load(out);
   const resized = resizeVocab(start.config, start.weights, firstId + items.length + 1, config.seed);

@@ -2,7 +2,8 @@
 // prompt token (token t is predicted from t−1, so the first token is never a target), and the
 // step program's feeds that gather those targets. `items` flags the history's item tokens: every item token
 // of the prompt except the last C, which are the C candidates (truncation keeps a prompt's end,
-// so the candidates are always there; a history cut short just loses its oldest items).
+// so the candidates are always there; a history cut short just loses its oldest items). Prompts
+// that hide the candidates have none to skip.
 
 import type { PromptLossMode } from "../objectives/index.js";
 
@@ -10,6 +11,8 @@ import type { PromptLossMode } from "../objectives/index.js";
 export interface ItemIdRange {
   first: number;
   last: number;
+  /** Whether prompts end with the candidates' item tokens (false: `candidates: hidden`). */
+  candidatesInPrompt: boolean;
 }
 
 /** The target flags of one prompt's tokens under `mode` (C = the example's candidate count). */
@@ -28,7 +31,8 @@ export function promptLossTargets(
     prompt.forEach((id, t) => {
       if (t >= 1 && id >= items.first && id <= items.last) positions.push(t);
     });
-    for (const t of positions.slice(0, Math.max(0, positions.length - candidates))) flags[t] = 1;
+    const listed = items.candidatesInPrompt ? candidates : 0;
+    for (const t of positions.slice(0, Math.max(0, positions.length - listed))) flags[t] = 1;
   }
   return flags;
 }

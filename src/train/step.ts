@@ -18,7 +18,13 @@ export function feedsFor(
   const c = session.store.config;
   const items = session.tokenizer.items;
   return batchFeeds(batch, {
-    items: items ? { first: items.firstId, last: items.unkId } : null,
+    items: items
+      ? {
+          first: items.firstId,
+          last: items.unkId,
+          candidatesInPrompt: items.candidates === "shown",
+        }
+      : null,
     answers: session.answers,
     padId: c.padTokenId ?? c.eosTokenIds[0] ?? 0,
     objective: session.config.objective,

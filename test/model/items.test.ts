@@ -97,7 +97,7 @@ test("item tokens: HF added_tokens (not special, single ids), existing ids uncha
     writeItemTokenizer(out, join(root, "again"), { count: 5, firstId: 400, representation: "id" }),
     /already has item tokens/,
   );
-  await writeRepresentation(out, join(root, "hybrid"), vocab.as("hybrid"));
+  await writeRepresentation(out, join(root, "hybrid"), vocab.with({ representation: "hybrid" }));
   const hybrid = await LmTokenizer.load(join(root, "hybrid"));
   assert.equal(hybrid.representation, "hybrid");
   assert.equal(hybrid.tokenToId("<item_3>"), before.vocabSize + 3);
@@ -167,7 +167,11 @@ test("prompts re-rendered per representation keep separators and ratings; answer
     representation: "id",
   });
   const id = await LmTokenizer.load(join(root, "id"));
-  await writeRepresentation(join(root, "id"), join(root, "hy"), id.items!.as("hybrid"));
+  await writeRepresentation(
+    join(root, "id"),
+    join(root, "hy"),
+    id.items!.with({ representation: "hybrid" }),
+  );
   const hy = await LmTokenizer.load(join(root, "hy"));
   const e = example();
   assert.equal(promptText(base, e), e.prompt);

@@ -17,7 +17,7 @@ import { tempDir } from "../io/helpers.js";
 import { testRuntime, tinyConfig, tinyWeights } from "../model/tiny.js";
 import { buildTrainFixture } from "./fixture.js";
 
-const ITEMS = { first: 30, last: 36 };
+const ITEMS = { first: 30, last: 36, candidatesInPrompt: true };
 
 test("promptLossTargets: history item tokens (not the last C candidates), all, none", () => {
   // BOS, word, item, item, word, item | candidates: item, item
@@ -30,6 +30,12 @@ test("promptLossTargets: history item tokens (not the last C candidates), all, n
   // An item token as the very first token is never a target (nothing predicts it).
   assert.deepEqual(promptLossTargets([30, 31, 32], "items", ITEMS, 1), [0, 1, 0]);
   assert.throws(() => promptLossTargets(prompt, "items", null, 2), /no item tokens/);
+  // Prompts that hide the candidates end with history items: every item token is a target.
+  const hidden = { ...ITEMS, candidatesInPrompt: false };
+  assert.deepEqual(
+    promptLossTargets([1, 5, 30, 31, 6, 36], "items", hidden, 2),
+    [0, 0, 1, 1, 0, 1],
+  );
   // Feeds for left-padded prompts (T = 3): predictor index b·T + offset + t − 1, target, owner.
   const f = promptLossFeeds(
     [

@@ -4,7 +4,8 @@
 // the directory still loads in Hugging Face tokenizers; item_tokens.json beside it records the
 // representation (title | id | hybrid) and where the item ids start, and whether `id` prompts are
 // compact: item tokens written back to back, without the dataset's ", " separators (an item
-// token is one unit already, and each separator costs the prompt one or two BPE tokens).
+// token is one unit already, and each separator costs the prompt one or two BPE tokens),
+// and whether prompts list the candidates (`candidates: hidden`: the history only).
 
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,6 +15,10 @@ import { addedToken } from "./bpe-files.js";
 /** How a language model sees items: titles (the papers), one token each, or title + token. */
 export const ITEM_REPRESENTATIONS = ["title", "id", "hybrid"] as const;
 export type ItemRepresentation = (typeof ITEM_REPRESENTATIONS)[number];
+
+/** Whether a model's prompts list the example's candidates (the papers) or not. */
+export const CANDIDATE_DISPLAYS = ["shown", "hidden"] as const;
+export type CandidateDisplay = (typeof CANDIDATE_DISPLAYS)[number];
 
 /** The file beside tokenizer.json that records the item vocabulary. */
 export const ITEM_TOKENS_FILE = "item_tokens.json";
@@ -42,6 +47,11 @@ export interface ItemTokensFile {
    * before the option: false, so their runs keep reading the prompts they were trained on).
    */
   compact?: boolean;
+  /**
+   * `hidden`: prompts leave the candidate list empty, so the model reads the history alone and
+   * candidates are only scored (absent: shown, as in files written before the option).
+   */
+  candidates?: CandidateDisplay;
 }
 
 /** The item vocabulary of a tokenizer: dense item id ↔ token id. */
@@ -53,6 +63,8 @@ export class ItemVocab {
     readonly unkId: number,
     /** See ItemTokensFile.compact. */
     readonly compact = false,
+    /** See ItemTokensFile.candidates. */
+    readonly candidates: CandidateDisplay = "shown",
   ) {}
 
   /** Whether the model has no token for `item` (it is read as `<item_unk>`). */
@@ -76,14 +88,28 @@ export class ItemVocab {
     return i >= 0 && i < this.count ? i : null;
   }
 
-  /** The same tokens read under another representation. */
-  as(representation: ItemRepresentation): ItemVocab {
-    return new ItemVocab(representation, this.count, this.firstId, this.unkId, this.compact);
+  /** The same tokens read under another representation or candidate display. */
+  with(change: { representation?: ItemRepresentation; candidates?: CandidateDisplay }): ItemVocab {
+    return new ItemVocab(
+      change.representation ?? this.representation,
+      this.count,
+      this.firstId,
+      this.unkId,
+      this.compact,
+      change.candidates ?? this.candidates,
+    );
   }
 
   toJSON(): ItemTokensFile {
-    const { representation, count, firstId, unkId, compact } = this;
-    return { representation, count, firstId, unkId, ...(compact ? { compact } : {}) };
+    const { representation, count, firstId, unkId, compact, candidates } = this;
+    return {
+      representation,
+      count,
+      firstId,
+      unkId,
+      ...(compact ? { compact } : {}),
+      ...(candidates === "hidden" ? { candidates } : {}),
+    };
   }
 }
 
@@ -102,12 +128,20 @@ export function parseItemTokens(
     !int(v.count) ||
     !int(v.firstId) ||
     !int(v.unkId) ||
-    (v.compact !== undefined && typeof v.compact !== "boolean")
+    (v.compact !== undefined && typeof v.compact !== "boolean") ||
+    (v.candidates !== undefined && !CANDIDATE_DISPLAYS.includes(v.candidates))
   )
     throw new UserError(
-      `${file}: expected {representation: title|id|hybrid, count, firstId, unkId (non-negative integers), compact?: boolean}`,
+      `${file}: expected {representation: title|id|hybrid, count, firstId, unkId (non-negative integers), compact?: boolean, candidates?: shown|hidden}`,
     );
-  const vocab = new ItemVocab(v.representation!, v.count!, v.firstId!, v.unkId!, v.compact);
+  const vocab = new ItemVocab(
+    v.representation!,
+    v.count!,
+    v.firstId!,
+    v.unkId!,
+    v.compact,
+    v.candidates,
+  );
   const checks: [string, number][] = [[UNK_ITEM_TOKEN, vocab.unkId]];
   if (vocab.count > 0)
     checks.push(
@@ -126,7 +160,8 @@ export function parseItemTokens(
 /**
  * Writes a tokenizer directory `outDir` = the one in `srcDir` plus `count` item tokens and
  * `<item_unk>`, ids from `firstId` on (at least the source's size: existing ids never move);
- * `compact` (default true) makes `id` prompts list item tokens without separators.
+ * `compact` (default true) makes `id` prompts list item tokens without separators;
+ * `candidates` (default shown) whether prompts list the candidates.
  * Other files of the tokenizer are copied as they are. Written to a temporary folder, renamed.
  */
 export async function writeItemTokenizer(
@@ -137,6 +172,7 @@ export async function writeItemTokenizer(
     firstId: number;
     representation: ItemRepresentation;
     compact?: boolean;
+    candidates?: CandidateDisplay;
   },
 ): Promise<ItemVocab> {
   const file = join(srcDir, "tokenizer.json");
@@ -160,6 +196,7 @@ export async function writeItemTokenizer(
     firstId,
     firstId + count,
     options.compact ?? true,
+    options.candidates,
   );
   const tmp = `${outDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });

@@ -7,6 +7,7 @@
 //   hybrid — the item's token, then " " + title, + EOS (prompts show "title <item_N>", LLaRA's
 //            hybrid form; the token comes first in the answer so the first answer token ranks
 //            the whole catalog, and the title still follows for the generation protocols).
+// With `candidates: hidden` in the item vocabulary, id and hybrid prompts list no candidates.
 // Scoring or constraining to answers in any other form gives different numbers than training
 // saw, so every caller goes through answerTokens.
 
@@ -91,6 +92,7 @@ export function promptText(tokenizer: LmTokenizer, example: Example): string {
       : (r: ItemRef) => `${r.title} ${vocab.textOf(r.item)}`;
   return rerenderItems(example, show, {
     compact: vocab.representation === "id" && vocab.compact,
+    hideCandidates: vocab.candidates === "hidden",
   });
 }
 
