@@ -273,7 +273,7 @@ export async function runExperiment(
           seconds: summary.seconds,
           examplesPerSecond: summary.examplesPerSecond,
           bestValidLoss: summary.bestValidLoss,
-          bestValidHr1: null,
+          bestValidHr1: summary.bestValidHr1,
         },
         curve: await readCurve(join(runDir, "metrics.jsonl")),
       };

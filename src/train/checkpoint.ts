@@ -24,7 +24,10 @@ export interface LoopState {
   /** Epoch of the next micro-batch and its position in that epoch's order. */
   epoch: number;
   position: number;
+  /** The best checkpoint's validation loss and HR@1 (`selectBy` says which one chose it). */
   bestValidLoss: number | null;
+  /** Absent in checkpoints written before `selectBy`. */
+  bestValidHr1?: number | null;
   bestStep: number | null;
   /** Seconds of training before this checkpoint (resumed runs add to it). */
   elapsed: number;

@@ -71,6 +71,12 @@ export const trainOptionsShape = {
       "items: id|hybrid: initialize the item tokens' embeddings from this SASRec run through a learned projection (LLaRA)",
     ),
   evalEvery: countOrZero().default(0).describe("validate every n steps (0: at the end only)"),
+  selectBy: z
+    .enum(["loss", "hr1"])
+    .default("loss")
+    .describe(
+      "validation figure that picks the best checkpoint: loss (the papers) or HR@1 by candidate ranking (as the baselines; ties keep the earlier)",
+    ),
   evalExamples: countOrZero()
     .default(200)
     .describe("validation examples (loss + HR@1 by ranking; 0: none)"),

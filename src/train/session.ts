@@ -155,6 +155,7 @@ async function buildSession(
     epoch: 0,
     position: 0,
     bestValidLoss: null,
+    bestValidHr1: null,
     bestStep: null,
     elapsed: 0,
   };

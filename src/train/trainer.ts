@@ -44,6 +44,8 @@ export interface TrainSummary {
   valid: ValidationResult | null;
   bestStep: number | null;
   bestValidLoss: number | null;
+  /** The best checkpoint's validation HR@1 (null: never validated). */
+  bestValidHr1: number | null;
   interrupted: boolean;
   checkpoints: { last: string; best: string | null };
   /** Whether rerunning gives the same bits, and the settings that do (Runtime.reproducibility). */
@@ -132,6 +134,7 @@ async function writeSummary(
     valid: end.lastValid,
     bestStep: state.bestStep,
     bestValidLoss: state.bestValidLoss,
+    bestValidHr1: state.bestValidHr1 ?? null,
     interrupted: end.interrupted,
     checkpoints: { last: paths.last, best: state.bestStep === null ? null : paths.best },
     reproducibility: {

@@ -1,6 +1,6 @@
 // The validate phase: the objective's loss on the validation examples (the loss program, no
 // dropout) and their ranking metrics through the one evaluator (eval/), over the policy as it
-// stands; the best checkpoint follows the validation loss, as the papers do.
+// stands; the best checkpoint follows the validation loss, as the papers do, or HR@1 (`selectBy`).
 
 import { appendFile } from "node:fs/promises";
 import { evaluate } from "../eval/evaluate.js";
@@ -62,15 +62,28 @@ export async function writeMetric(
   await appendFile(session.paths.metrics, `${JSON.stringify(entry)}\n`);
 }
 
-/** Logs a validation, and keeps the best checkpoint when its loss is the lowest so far. */
+/** Whether `v` beats the best validation so far under the run's `selectBy`. */
+export function improves(
+  v: Pick<ValidationResult, "loss" | "hr1">,
+  best: { bestStep: number | null; bestValidLoss: number | null; bestValidHr1?: number | null },
+  selectBy: "loss" | "hr1",
+): boolean {
+  if (best.bestStep === null) return true;
+  return selectBy === "hr1"
+    ? v.hr1 > (best.bestValidHr1 ?? Number.NEGATIVE_INFINITY)
+    : best.bestValidLoss === null || v.loss < best.bestValidLoss;
+}
+
+/** Logs a validation, and keeps the best checkpoint when it improves under `selectBy`. */
 export async function recordValidation(session: TrainSession, v: ValidationResult): Promise<void> {
   await writeMetric(session, { split: "valid", ...v });
   session.log(
     `step ${v.step}: valid loss ${v.loss.toFixed(4)}, HR@1 ${v.hr1.toFixed(4)} (${v.examples} examples)`,
   );
   const { state } = session;
-  if (state.bestValidLoss === null || v.loss < state.bestValidLoss) {
+  if (improves(v, state, session.config.selectBy)) {
     state.bestValidLoss = v.loss;
+    state.bestValidHr1 = v.hr1;
     state.bestStep = v.step;
     await saveCheckpoint(session, "best");
   }
