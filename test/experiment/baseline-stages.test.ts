@@ -68,7 +68,17 @@ describe("experiment baseline stages", () => {
     assert.ok(sas.train.steps > 0 && sas.train.seconds > 0);
     assert.equal(sas.curve.length, 2, "one mean training loss per epoch");
     assert.equal(first.rows[1].train.steps, 0);
-    assert.equal(first.rows[0].train.bestValidHr1, null);
+    // The LM row gives its best checkpoint's validation HR@1: under the default selectBy (loss),
+    // the HR@1 of the validation with the lowest loss (the first of equals).
+    const validations = (await readFile(join(out, "stages", "sft", "metrics.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { split?: string; loss: number; hr1: number })
+      .filter((m) => m.split === "valid");
+    assert.ok(validations.length > 0);
+    const best = validations.reduce((a, b) => (b.loss < a.loss ? b : a));
+    assert.equal(first.rows[0].train.bestValidHr1, best.hr1);
+    assert.equal(first.rows[0].train.bestValidLoss, best.loss);
     // The experiment's row is what `prefrec eval` computes on the same run and examples.
     const examples = (await loadExamples(join(out, "data", "prepared"), "test")).slice(0, 5);
     const loaded = await loadRecommender(join(out, "stages", "sasrec"), { runtime });
