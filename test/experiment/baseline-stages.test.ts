@@ -12,6 +12,7 @@ import { rankingMetrics, rankOf } from "../../src/eval/ranking.js";
 import { parseExperiment } from "../../src/experiment/config.js";
 import { runExperiment } from "../../src/experiment/run.js";
 import { Runtime } from "../../src/graph/index.js";
+import { readJsonl } from "../data/helpers.js";
 
 const runtime = new Runtime({ threads: 1 });
 
@@ -70,11 +71,11 @@ describe("experiment baseline stages", () => {
     assert.equal(first.rows[1].train.steps, 0);
     // The LM row gives its best checkpoint's validation HR@1: under the default selectBy (loss),
     // the HR@1 of the validation with the lowest loss (the first of equals).
-    const validations = (await readFile(join(out, "stages", "sft", "metrics.jsonl"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as { split?: string; loss: number; hr1: number })
-      .filter((m) => m.split === "valid");
+    const validations = (
+      await readJsonl<{ split?: string; loss: number; hr1: number }>(
+        join(out, "stages", "sft", "metrics.jsonl"),
+      )
+    ).filter((m) => m.split === "valid");
     assert.ok(validations.length > 0);
     const best = validations.reduce((a, b) => (b.loss < a.loss ? b : a));
     assert.equal(first.rows[0].train.bestValidHr1, best.hr1);
