@@ -3,12 +3,12 @@
 // against a run's own validation lines.
 
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseTrainConfig } from "../../src/train/config.js";
 import { train } from "../../src/train/trainer.js";
 import { improves } from "../../src/train/validate.js";
+import { readJsonl } from "../data/helpers.js";
 import { tempDir } from "../io/helpers.js";
 import { buildTrainFixture } from "./fixture.js";
 
@@ -44,11 +44,11 @@ test("selectBy hr1 keeps the step with the highest validation HR@1; loss the low
       runDir,
       { quiet: true },
     );
-    const valid = (await readFile(join(runDir, "metrics.jsonl"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as { split?: string; step: number; loss: number; hr1: number })
-      .filter((l) => l.split === "valid");
+    const valid = (
+      await readJsonl<{ split?: string; step: number; loss: number; hr1: number }>(
+        join(runDir, "metrics.jsonl"),
+      )
+    ).filter((l) => l.split === "valid");
     assert.equal(valid.length, 6);
     const key = (l: { loss: number; hr1: number }) => (selectBy === "hr1" ? -l.hr1 : l.loss);
     const want = valid.reduce((a, b) => (key(b) < key(a) ? b : a));
