@@ -139,6 +139,11 @@ export function parseTrainConfig(input: unknown, where?: string): TrainConfig {
         : `${prefix}: itemInit (--item-init) initializes the item tokens a run adds: it needs items: id or hybrid (without items the run adds none)`,
     );
   }
+  if (config.selectBy === "hr1" && config.evalExamples === 0) {
+    throw new UserError(
+      `${prefix}: selectBy: hr1 (--select-by) picks the checkpoint by validation HR@1: it needs evalExamples > 0, got 0 (no validation)`,
+    );
+  }
   if (config.promptCandidates === "hidden" && config.items === "title") {
     throw new UserError(
       `${prefix}: promptCandidates: hidden (--prompt-candidates) needs items: id or hybrid (title prompts always list the candidates), got items: title`,

@@ -66,4 +66,16 @@ test("selectBy hr1 keeps the step with the highest validation HR@1; loss the low
       }),
     /selectBy/,
   );
+  // HR@1 selection without validation would silently keep no best checkpoint.
+  assert.throws(
+    () =>
+      parseTrainConfig({
+        data: fx.data,
+        model: fx.model,
+        objective: { type: "sft" },
+        selectBy: "hr1",
+        evalExamples: 0,
+      }),
+    /selectBy: hr1 \(--select-by\) .* needs evalExamples > 0, got 0/,
+  );
 });
